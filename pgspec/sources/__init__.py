@@ -1,0 +1,199 @@
+"""Command-line SOURCE arguments turned into Catalogs, and which schemas a comparison covers.
+
+A SOURCE is a DSN, a spec (directory or YAML file) or a SQL/dump file; the reader modules are
+imported only when a source of their kind is opened, so ``pgspec verify --spec … --backup …``
+never loads psycopg and a spec-only command never loads the dump reader.
+
+Schema scope (a refinement of DESIGN.md's "default: the spec's schemas, else public": nothing
+may be silently skipped, so other schemas are not ignored wholesale):
+
+* ``--schema`` given: exactly those schemas, on both sides.
+* the expected side is a spec: the schemas it manages (its schemas minus external ones). The
+  reader on the other side is asked for those plus the schemas of objects the spec attaches to
+  external tables (``auth`` for a trigger on ``auth.users``); objects outside the managed
+  schemas are reported when missing or changed, never as unexpected (``diff.Scope``).
+* otherwise (database against database, dump against database): every schema except the
+  system's and Supabase's internal ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pgspec.catalog import Catalog
+from pgspec.errors import SourceError
+
+__all__ = [
+    "SUPABASE_INTERNAL_SCHEMAS",
+    "SYSTEM_SCHEMAS",
+    "Comparison",
+    "is_dsn",
+    "is_system_schema",
+    "label",
+    "managed_schemas",
+    "open_comparison",
+    "open_source",
+    "source_kind",
+]
+
+#: Schemas Supabase creates and manages itself: out of scope unless ``--schema`` names them.
+SUPABASE_INTERNAL_SCHEMAS = frozenset(
+    {
+        "auth", "storage", "realtime", "extensions", "graphql", "graphql_public", "vault",
+        "pgsodium", "pgsodium_masks", "supabase_functions", "supabase_migrations", "cron", "net",
+        "pgbouncer", "_realtime", "_analytics",
+    }
+)
+
+#: PostgreSQL's own schemas. Names starting ``pg_`` are reserved for the system as well
+#: (CREATE SCHEMA refuses them), which covers ``pg_temp_N`` and ``pg_toast_temp_N``.
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+SourceKind = Literal["dsn", "spec", "dump"]
+
+
+def is_system_schema(name: str) -> bool:
+    return name in SYSTEM_SCHEMAS or name.startswith("pg_")
+
+
+def is_dsn(arg: str) -> bool:
+    """A connection string: a ``postgresql://`` / ``postgres://`` URI or libpq ``key=value``."""
+    if arg.startswith(("postgresql://", "postgres://")):
+        return True
+    # A libpq keyword string ("host=db dbname=app"); an existing file named "a=b" stays a file.
+    return "=" in arg and not os.path.exists(arg)
+
+
+def source_kind(arg: str) -> SourceKind:
+    """Which reader a SOURCE needs; a path that does not exist is an error naming it."""
+    if is_dsn(arg):
+        return "dsn"
+    path = Path(arg)
+    if path.is_dir() or (path.suffix.lower() in (".yaml", ".yml") and path.is_file()):
+        return "spec"
+    if path.is_file():
+        return "dump"
+    if path.exists():
+        raise SourceError(f"not a file or directory: {arg!r}")
+    raise SourceError(f"no such file or directory: {arg!r}")
+
+
+def label(arg: str) -> str:
+    """How reports name a source: a path as given, a DSN without its password."""
+    if is_dsn(arg):
+        from pgspec.sources.live import describe_dsn
+
+        return describe_dsn(arg)
+    return arg
+
+
+def open_source(
+    arg: str, *, schemas: Collection[str] | None = None, database: str | None = None
+) -> Catalog:
+    """The Catalog a SOURCE argument describes, read by the reader its kind needs."""
+    kind = source_kind(arg)
+    if kind == "dsn":
+        from pgspec.sources.live import introspect
+
+        return introspect(arg, schemas=sorted(schemas) if schemas is not None else None)
+    if kind == "spec":
+        from pgspec.sources.spec import load_spec
+
+        return load_spec(arg)
+    from pgspec.sources.sql import read_dump
+
+    return read_dump(arg, database=database)
+
+
+def open_sql(paths: Sequence[str]) -> Catalog:
+    """SQL scripts applied in order (``verify --sql a.sql b.sql``)."""
+    for path in paths:
+        source_kind(path)  # a missing file is named before any reading starts
+    from pgspec.sources.sql import read_sql
+
+    return read_sql(list(paths))
+
+
+def managed_schemas(spec: Catalog) -> set[str]:
+    """The schemas a spec manages: every schema it uses except those it declares external."""
+    from pgspec.diff import schema_names
+    from pgspec.quoting import qualified
+
+    return {name for name in schema_names(spec) if qualified(name) not in spec.externals}
+
+
+def _attached_schemas(spec: Catalog) -> set[str]:
+    """Schemas of the objects a spec puts on tables it does not manage (auth.users)."""
+    found: set[str] = set()
+    for kind in ("constraint", "index", "trigger", "policy"):
+        for obj in spec.objects(kind).values():
+            if obj.table_key in spec.externals:
+                found.add(obj.schema_name)
+    return found
+
+
+def reader_schemas(spec: Catalog) -> set[str]:
+    """What the reader on the other side of a spec is asked for."""
+    return managed_schemas(spec) | _attached_schemas(spec)
+
+
+def default_schemas(*catalogs: Catalog) -> set[str]:
+    """Scope of a comparison without a spec: every non-system, non-Supabase schema."""
+    from pgspec.diff import schema_names
+
+    found: set[str] = set()
+    for catalog in catalogs:
+        found |= schema_names(catalog)
+    return {s for s in found if not is_system_schema(s) and s not in SUPABASE_INTERNAL_SCHEMAS}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two opened sources and the schema scope ``diff`` should use for them."""
+
+    expected: Catalog
+    actual: Catalog
+    expected_label: str
+    actual_label: str
+    #: ``None``: the spec's managed-schema rule (see ``diff.Scope``).
+    schemas: frozenset[str] | None
+
+    @property
+    def warnings(self) -> list:
+        return [*self.expected.warnings, *self.actual.warnings]
+
+
+def open_comparison(
+    expected: str,
+    actual: str | Sequence[str],
+    *,
+    schemas: Collection[str] | None = None,
+    database: str | None = None,
+) -> Comparison:
+    """Open both sides of a comparison with the scope rules of this module's docstring.
+
+    ``actual`` is one SOURCE, or a list of SQL scripts (``verify --sql``).
+    """
+    expected_kind = source_kind(expected)
+    scripts = None if isinstance(actual, str) else list(actual)
+    if scripts is None:
+        source_kind(actual)  # type: ignore[arg-type]  # fail on a bad path before connecting
+    chosen = frozenset(schemas) if schemas else None
+    exp = open_source(expected, schemas=chosen, database=database)
+    if chosen is None and expected_kind == "spec":
+        ask: Collection[str] | None = reader_schemas(exp)
+    else:
+        ask = chosen
+    if scripts is not None:
+        act = open_sql(scripts)
+        actual_label = " ".join(scripts)
+    else:
+        act = open_source(actual, schemas=ask, database=database)  # type: ignore[arg-type]
+        actual_label = label(actual)  # type: ignore[arg-type]
+    if chosen is None and expected_kind != "spec":
+        chosen = frozenset(default_schemas(exp, act))
+    return Comparison(exp, act, label(expected), actual_label, chosen)

@@ -1,0 +1,157 @@
+"""The ``pgspec`` command: arguments in, a report out, an exit code CI scripts can trust.
+
+Exit codes: 0 = no differences, 1 = differences, 2 = error (bad input, unreachable server),
+130 = interrupted. Every ``PgspecError`` becomes one line on stderr; ``--traceback`` shows the
+stack for bug reports. The work itself lives in the library; this module only wires it.
+
+Start-up time matters (``pgspec verify`` runs in CI and pre-commit hooks), so the readers,
+the renderer and the differ are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from pgspec.errors import PgspecError, SourceError
+
+#: Report formats offered on the command line (must match ``report.FORMATS``; kept literal so
+#: building the parser does not import the reporter).
+FORMATS = ("text", "json")
+
+
+def _version() -> str:
+    from pgspec import __version__
+
+    return f"pgspec {__version__}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--traceback", action="store_true",
+                        help="show the full stack trace of an error (for bug reports)")
+
+    compare = argparse.ArgumentParser(add_help=False)
+    compare.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    compare.add_argument("--schema", action="append", metavar="NAME", dest="schemas",
+                         help="compare only this schema (repeatable; default: the spec's schemas)")
+    compare.add_argument("--exclude", action="append", metavar="PATTERN", default=[],
+                         help="leave out objects whose qualified name matches (repeatable, e.g. 'public.tmp_*')")
+    compare.add_argument("--database", metavar="NAME",
+                         help="which database of a pg_dumpall file to read")
+
+    parser = argparse.ArgumentParser(
+        prog="pgspec",
+        description="Keep a PostgreSQL schema honest: render a YAML spec to DDL and compare it "
+        "with databases, backups and SQL scripts.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", parents=[common], help="print the spec as DDL",
+                                 description="Print the spec as DDL, or write the three init scripts.")
+    render.add_argument("--spec", default="schema/", metavar="DIR", help="spec directory or file (default: schema/)")
+    render.add_argument("--split", metavar="OUTDIR", help="write the three init scripts into OUTDIR")
+
+    verify = commands.add_parser(
+        "verify", parents=[common, compare], help="compare the spec with a database, backup or SQL",
+        description="Compare the spec (expected) with a database, a backup or SQL scripts (actual).",
+    )
+    verify.add_argument("--spec", default="schema/", metavar="DIR", help="spec directory or file (default: schema/)")
+    target = verify.add_mutually_exclusive_group(required=True)
+    target.add_argument("--dsn", metavar="DSN", help="a live database (postgresql://... or key=value)")
+    target.add_argument("--backup", metavar="FILE", help="a pg_dump / pg_dumpall file (optionally gzipped)")
+    target.add_argument("--sql", metavar="FILE", nargs="+", help="SQL scripts, applied in order")
+
+    diff = commands.add_parser(
+        "diff", parents=[common, compare], help="compare any two sources",
+        description="Compare two sources: each a DSN, a spec directory or YAML file, or a SQL/dump "
+        "file. The first is expected, the second actual.",
+    )
+    diff.add_argument("expected", metavar="SOURCE")
+    diff.add_argument("actual", metavar="SOURCE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (the console script passes it to ``sys.exit``)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, a usage error (argparse printed it)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        if args.command == "render":
+            return _render(args)
+        return _compare(args)
+    except PgspecError as exc:
+        if args.traceback:
+            traceback.print_exc()
+        print(f"pgspec: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``pgspec render | head``): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1 if args.command != "render" else 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pgspec.render import render, render_split
+    from pgspec.sources.spec import load_spec
+
+    if not os.path.exists(args.spec):
+        raise SourceError(f"spec not found: {args.spec!r}")
+    catalog = load_spec(args.spec)
+    if args.split:
+        write_files(Path(args.split), render_split(catalog))
+    else:
+        sys.stdout.write(render(catalog))
+    return 0
+
+
+def write_files(directory: Path, files: dict[str, str]) -> None:
+    """Write every file or none: each goes to a temporary file in ``directory`` first, and
+    only when all are written are they renamed into place (``os.replace`` is atomic)."""
+    temps: list[tuple[str, Path]] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+            temps.append((name, Path(temp)))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+        for name, temp in temps:
+            os.replace(temp, directory / name)
+        temps.clear()
+    except OSError as exc:
+        raise PgspecError(f"cannot write to {str(directory)!r}: {exc.strerror or exc}") from exc
+    finally:
+        for _, temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from pgspec.diff import diff
+    from pgspec.report import render_report
+    from pgspec.sources import open_comparison
+
+    if args.command == "verify":
+        expected = args.spec
+        actual = args.dsn or args.backup or args.sql
+    else:
+        expected, actual = args.expected, args.actual
+    found = open_comparison(expected, actual, schemas=args.schemas, database=args.database)
+    differences = diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude)
+    sys.stdout.write(
+        render_report(differences, fmt=args.format, expected_label=found.expected_label,
+                      actual_label=found.actual_label, warnings=found.warnings)
+    )
+    return 1 if differences else 0

@@ -1,0 +1,431 @@
+"""Catalog x Catalog -> the list of ways they differ, in one deterministic order.
+
+One comparator per object kind, registered with ``@comparator``; a kind of ``catalog.KINDS``
+without one is an error when this module is imported, so no kind is ever skipped silently.
+The driver does what is common to every kind (scope, externals, missing = expected - actual,
+unexpected = actual - expected); a comparator only says how two objects with the same key
+differ, attribute by attribute.
+
+Attributes are compared generically from the pydantic model fields. A field holding SQL text
+(marked ``Sql(kind)`` in catalog.py, also inside lists, dicts and nested models) goes through
+``normalize.equivalent``, and only when the raw texts differ: text the server deparsed on both
+sides is never parsed. Everything else compares by equality.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from pgspec.catalog import (
+    IDENTITY_FIELDS,
+    KINDS,
+    Catalog,
+    Column,
+    Difference,
+    Extension,
+    Function,
+    MaterializedView,
+    Sql,
+    Table,
+    View,
+)
+from pgspec.quoting import qualified
+
+__all__ = ["comparator", "diff", "schema_names"]
+
+# --------------------------------------------------------------------------- the registry
+
+#: ``(scope, key, expected object, actual object)`` → the differences of one shared key.
+Comparator = Callable[["Scope", str, Any, Any], Iterable[Difference]]
+
+_COMPARATORS: dict[str, Comparator] = {}
+
+
+def comparator(kind: str) -> Callable[[Comparator], Comparator]:
+    """Register the comparator of one object kind; a second one for the same kind is a bug."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown object kind {kind!r}")
+
+    def register(func: Comparator) -> Comparator:
+        if kind in _COMPARATORS:
+            raise ValueError(f"a comparator for {kind!r} is already registered")
+        _COMPARATORS[kind] = func
+        return func
+
+    return register
+
+
+# --------------------------------------------------------------------------- scope
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which objects of each side take part, and which may be reported as unexpected.
+
+    ``schemas`` given: exactly those schemas, on both sides. Not given: every object the
+    expected side declares takes part (a trigger it puts on ``auth.users`` included), and an
+    object of the actual side takes part when it lives in a schema the expected side manages
+    (its schemas minus external ones) or when the expected side has the same key, so objects
+    outside the managed schemas are reported when missing or changed, never as unexpected.
+    """
+
+    schemas: frozenset[str] | None
+    managed: frozenset[str]
+    exclude: tuple[str, ...]
+    externals: frozenset[str]
+    #: Keys of the schemas each side puts objects in: such a schema exists on that side,
+    #: declared or not, so it is never reported missing or unexpected against it.
+    expected_schema_names: frozenset[str]
+    actual_schema_names: frozenset[str]
+
+    def excluded(self, *names: str | None) -> bool:
+        """True when any of the names (an object key, its table's key) matches a pattern."""
+        for name in names:
+            if name is None:
+                continue
+            bare = name.split("(", 1)[0]
+            for pattern in self.exclude:
+                if fnmatchcase(name, pattern) or fnmatchcase(bare, pattern):
+                    return True
+        return False
+
+    def in_schemas(self, schema: str | None) -> bool:
+        return self.schemas is None or schema is None or schema in self.schemas
+
+    def managed_schema(self, schema: str | None) -> bool:
+        return schema is None or schema in self.managed
+
+
+def _schema_of(kind: str, obj: Any) -> str | None:
+    if kind == "schema":
+        return obj.name
+    return getattr(obj, "schema_name", None)
+
+
+def _table_key_of(obj: Any) -> str | None:
+    return getattr(obj, "table_key", None)
+
+
+def _external_schemas(catalog: Catalog, candidates: Iterable[str]) -> set[str]:
+    """Schemas a catalog declares external (their key, e.g. ``auth``, is in ``externals``)."""
+    return {name for name in candidates if qualified(name) in catalog.externals}
+
+
+def schema_names(catalog: Catalog) -> set[str]:
+    """Every schema (its plain name) a catalog declares or puts an object in."""
+    found = {schema.name for schema in catalog.schemas.values()}
+    for kind in KINDS:
+        if kind not in ("schema", "extension"):
+            found.update(obj.schema_name for obj in catalog.objects(kind).values())
+    return found
+
+
+def _build_scope(
+    expected: Catalog, actual: Catalog, schemas: Collection[str] | None, exclude: Sequence[str]
+) -> Scope:
+    expected_names = schema_names(expected)
+    actual_names = schema_names(actual)
+    externals = expected.externals | actual.externals
+    managed = expected_names - _external_schemas(expected, expected_names | actual_names)
+    return Scope(
+        schemas=frozenset(schemas) if schemas is not None else None,
+        managed=frozenset(managed),
+        exclude=tuple(exclude),
+        externals=frozenset(externals),
+        expected_schema_names=frozenset(qualified(n) for n in expected_names),
+        actual_schema_names=frozenset(qualified(n) for n in actual_names),
+    )
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def diff(
+    expected: Catalog,
+    actual: Catalog,
+    *,
+    schemas: Collection[str] | None = None,
+    exclude: Sequence[str] = (),
+) -> list[Difference]:
+    """Every way ``actual`` differs from ``expected``; ``missing`` = in expected only.
+
+    ``schemas`` limits both sides to those schemas; ``exclude`` holds fnmatch patterns on
+    qualified names (``public.tmp_*``). Keys either side declares external are never reported.
+    """
+    scope = _build_scope(expected, actual, schemas, exclude)
+    found: list[Difference] = []
+    for kind in KINDS:
+        found.extend(_compare_kind(scope, kind, expected.objects(kind), actual.objects(kind)))
+    return sorted(found, key=_order)
+
+
+_KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
+#: Object types a comparator reports that are not kinds of their own, and the kind they sort with.
+_SUBORDINATE = {"column": "table", "rls": "table", "procedure": "function"}
+
+
+def _order(diff: Difference) -> tuple[int, str, str, str, str]:
+    kind = _SUBORDINATE.get(diff.object_type, diff.object_type)
+    return (_KIND_ORDER.get(kind, len(KINDS)), diff.name, diff.object_type, diff.attribute or "", diff.change)
+
+
+def _object_type(kind: str, obj: Any) -> str:
+    if kind == "function" and getattr(obj, "kind_of_object", "function") == "procedure":
+        return "procedure"
+    return kind
+
+
+def _compare_kind(
+    scope: Scope, kind: str, expected: dict[str, Any], actual: dict[str, Any]
+) -> Iterator[Difference]:
+    def takes_part(key: str, obj: Any, side: str) -> bool:
+        if key in scope.externals or scope.excluded(key, _table_key_of(obj)):
+            return False
+        schema = _schema_of(kind, obj)
+        if scope.schemas is not None:
+            return scope.in_schemas(schema)
+        if side == "expected":
+            return True
+        return key in expected or scope.managed_schema(schema)
+
+    exp = {k: o for k, o in expected.items() if takes_part(k, o, "expected")}
+    act = {k: o for k, o in actual.items() if takes_part(k, o, "actual")}
+
+    for key in sorted(exp.keys() - act.keys()):
+        obj = exp[key]
+        # A schema the other side puts objects in exists there, declared or not.
+        if kind == "schema" and key in scope.actual_schema_names:
+            continue
+        yield Difference(object_type=_object_type(kind, obj), name=key, change="missing",
+                         location=obj.location)
+    for key in sorted(act.keys() - exp.keys()):
+        obj = act[key]
+        if kind == "schema" and key in scope.expected_schema_names:
+            continue
+        # Objects on a table managed elsewhere (auth.users) are compared when declared, but
+        # what else lives there is not ours to report.
+        if _table_key_of(obj) in scope.externals:
+            continue
+        yield Difference(object_type=_object_type(kind, obj), name=key, change="unexpected",
+                         location=obj.location)
+    compare = _COMPARATORS[kind]
+    for key in sorted(exp.keys() & act.keys()):
+        yield from compare(scope, key, exp[key], act[key])
+
+
+# --------------------------------------------------------------------------- attribute comparison
+
+
+def _sql_kind(annotation: Any) -> str | None:
+    """The ``Sql`` kind marked on a (possibly Optional) annotation, if any."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        for meta in annotation.__metadata__:
+            if isinstance(meta, Sql):
+                return meta.kind
+        return None
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _sql_kind(arg)
+            if found:
+                return found
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The annotation without ``Annotated`` and ``| None`` wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _field_annotation(field: FieldInfo) -> Any:
+    """A field's annotation with the ``Sql`` marker pydantic lifted into ``metadata`` put back."""
+    for meta in field.metadata:
+        if isinstance(meta, Sql):
+            return typing.Annotated[field.annotation, meta]
+    return field.annotation
+
+
+def equal(annotation: Any, a: Any, b: Any, *, language: str | None = None) -> bool:
+    """Whether two values of one annotated type are the same, SQL fragments in canonical form."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    kind = _sql_kind(annotation)
+    if kind is not None and isinstance(a, str) and isinstance(b, str):
+        from pgspec.normalize import equivalent
+
+        return equivalent(kind, a, b, language=language if kind == "body" else None)
+    base = _unwrap(annotation)
+    origin = typing.get_origin(base)
+    if origin is list and isinstance(a, list) and isinstance(b, list):
+        (item,) = typing.get_args(base) or (Any,)
+        return len(a) == len(b) and all(equal(item, x, y, language=language) for x, y in zip(a, b, strict=True))
+    if origin is dict and isinstance(a, dict) and isinstance(b, dict):
+        value = typing.get_args(base)[1] if typing.get_args(base) else Any
+        return a.keys() == b.keys() and all(equal(value, a[k], b[k], language=language) for k in a)
+    if isinstance(a, BaseModel) and type(a) is type(b):
+        return all(
+            equal(_field_annotation(field), getattr(a, name), getattr(b, name), language=language)
+            for name, field in type(a).model_fields.items()
+            if name != "location"
+        )
+    return False
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON-ready data for a report (nested models become dicts)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude={"location"}, exclude_defaults=True)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    return value
+
+
+def _changed(
+    object_type: str, name: str, attribute: str, expected: Any, actual: Any, location: str | None
+) -> Difference:
+    return Difference(object_type=object_type, name=name, change="changed", attribute=attribute,
+                      expected=_plain(expected), actual=_plain(actual), location=location)
+
+
+def compare_fields(
+    object_type: str,
+    name: str,
+    expected: BaseModel,
+    actual: BaseModel,
+    *,
+    skip: Collection[str] = (),
+    location: str | None = None,
+    language: str | None = None,
+) -> Iterator[Difference]:
+    """Every model field outside ``IDENTITY_FIELDS`` and ``skip``, compared as ``equal`` says."""
+    where = location if location is not None else (expected.location or actual.location)  # type: ignore[attr-defined]
+    for field_name, field in type(expected).model_fields.items():
+        if field_name in IDENTITY_FIELDS or field_name in skip:
+            continue
+        a, b = getattr(expected, field_name), getattr(actual, field_name)
+        if not equal(_field_annotation(field), a, b, language=language):
+            yield _changed(object_type, name, field_name, a, b, where)
+
+
+def _location(expected: Any, actual: Any) -> str | None:
+    return getattr(expected, "location", None) or getattr(actual, "location", None)
+
+
+# --------------------------------------------------------------------------- the comparators
+
+
+def _generic(kind: str, *, skip: Collection[str] = ()) -> Comparator:
+    def compare(scope: Scope, key: str, expected: Any, actual: Any) -> Iterable[Difference]:
+        return compare_fields(kind, key, expected, actual, skip=skip)
+
+    compare.__name__ = f"compare_{kind}"
+    return compare
+
+
+for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "constraint", "trigger", "policy"):
+    comparator(_kind)(_generic(_kind))
+
+
+@comparator("extension")
+def compare_extension(scope: Scope, key: str, expected: Extension, actual: Extension) -> Iterator[Difference]:
+    """A spec rarely pins an extension's version or schema: compared only when both state one."""
+    where = _location(expected, actual)
+    yield from compare_fields("extension", key, expected, actual, skip={"version"})
+    for attribute, field in (("version", "version"), ("schema", "schema_name")):
+        a, b = getattr(expected, field), getattr(actual, field)
+        if a is not None and b is not None and a != b:
+            yield _changed("extension", key, attribute, a, b, where)
+
+
+@comparator("table")
+def compare_table(scope: Scope, key: str, expected: Table, actual: Table) -> Iterator[Difference]:
+    """Table attributes, RLS as an object of its own, and columns as objects (order ignored)."""
+    where = _location(expected, actual)
+    yield from compare_fields("table", key, expected, actual,
+                              skip={"columns", "rls_enabled", "rls_forced"})
+    for attribute in ("enabled", "forced"):
+        a, b = getattr(expected, f"rls_{attribute}"), getattr(actual, f"rls_{attribute}")
+        if a != b:
+            yield _changed("rls", key, attribute, a, b, where)
+
+    exp_cols = {c.name: c for c in expected.columns}
+    act_cols = {c.name: c for c in actual.columns}
+
+    def column_key(col: str) -> str:
+        return qualified(expected.schema_name, expected.name, col)
+
+    def col_location(col: Column | None, table: Table) -> str | None:
+        return (col.location if col is not None else None) or table.location
+
+    for col in sorted(exp_cols.keys() - act_cols.keys()):
+        if not scope.excluded(column_key(col)):
+            yield Difference(object_type="column", name=column_key(col), change="missing",
+                             location=col_location(exp_cols[col], expected))
+    for col in sorted(act_cols.keys() - exp_cols.keys()):
+        if not scope.excluded(column_key(col)):
+            yield Difference(object_type="column", name=column_key(col), change="unexpected",
+                             location=col_location(act_cols[col], actual) or where)
+    for col in sorted(exp_cols.keys() & act_cols.keys()):
+        if scope.excluded(column_key(col)):
+            continue
+        e, a = exp_cols[col], act_cols[col]
+        yield from compare_fields("column", column_key(col), e, a,
+                                  location=e.location or a.location or where)
+
+
+@comparator("index")
+def compare_index(scope: Scope, key: str, expected: Any, actual: Any) -> Iterator[Difference]:
+    """An index's table is not part of its key (indexes are named per schema): compare it."""
+    yield from compare_fields("index", key, expected, actual)
+    if expected.table != actual.table:
+        yield _changed("index", key, "table", expected.table, actual.table, _location(expected, actual))
+
+
+def _compare_relation(kind: str) -> Comparator:
+    def compare(scope: Scope, key: str, expected: View | MaterializedView, actual: Any) -> Iterator[Difference]:
+        # The output column names follow from the query, which is compared.
+        return compare_fields(kind, key, expected, actual, skip={"columns"})
+
+    return compare
+
+
+comparator("view")(_compare_relation("view"))
+comparator("materialized_view")(_compare_relation("materialized_view"))
+
+
+@comparator("function")
+def compare_function(scope: Scope, key: str, expected: Function, actual: Function) -> Iterator[Difference]:
+    """Bodies compare in the function's language; a function turned procedure is a change."""
+    object_type = _object_type("function", expected)
+    where = _location(expected, actual)
+    if expected.kind_of_object != actual.kind_of_object:
+        yield _changed(object_type, key, "kind", expected.kind_of_object, actual.kind_of_object, where)
+    yield from compare_fields(object_type, key, expected, actual, language=expected.language)
+
+
+_unregistered = set(KINDS) - set(_COMPARATORS)
+if _unregistered:  # pragma: no cover - a development error, caught by importing the module
+    raise RuntimeError(f"object kinds without a comparator: {sorted(_unregistered)}")
