@@ -104,11 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    if not os.path.exists(args.spec):
+        raise SourceError(f"spec not found: {args.spec!r}")
     from pgspec.render import render, render_split
     from pgspec.sources.spec import load_spec
 
-    if not os.path.exists(args.spec):
-        raise SourceError(f"spec not found: {args.spec!r}")
     catalog = load_spec(args.spec)
     if args.split:
         write_files(Path(args.split), render_split(catalog))

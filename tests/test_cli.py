@@ -1,0 +1,231 @@
+"""The command line as users and CI scripts see it: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pgspec.cli import main
+from tests.fix_db import ROOT, run_sql
+from tests.pgserver import dbname_of
+
+SPEC = """\
+tables:
+  accounts:
+    comment: tenant root
+    columns:
+      id: {type: uuid, primary_key: true, default: gen_random_uuid()}
+      name: {type: text, not_null: true}
+      tier: {type: text, not_null: true, default: "'free'"}
+enums:
+  status: [active, archived]
+"""
+
+REFUSED = "postgresql://nobody:s3cret@127.0.0.1:1/x"
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """``run(*argv)`` -> (exit code, stdout, stderr) of one in-process ``pgspec`` command."""
+
+    def invoke(*argv: str | Path) -> tuple[int, str, str]:
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    directory = tmp_path / "schema"
+    directory.mkdir()
+    (directory / "accounts.yaml").write_text(SPEC)
+    return directory
+
+
+@pytest.fixture
+def applied(spec: Path, db: str, run: Run) -> str:
+    """A database built from the spec's rendered DDL."""
+    code, ddl, err = run("render", "--spec", spec)
+    assert code == 0, err
+    run_sql(db, ddl)
+    return db
+
+
+def one_line_error(err: str) -> str:
+    assert err.startswith("pgspec: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_version(run: Run) -> None:
+    code, out, _ = run("--version")
+    assert (code, out) == (0, "pgspec 0.1.0\n")
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run([sys.executable, "-m", "pgspec", "--version"], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert (done.returncode, done.stdout) == (0, "pgspec 0.1.0\n")
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    code, _, err = run("verify", "--dsn", REFUSED, "--backup", "x.sql")
+    assert code == 2 and "not allowed with" in err
+    code, _, err = run("verify", "--format", "yaml", "--dsn", REFUSED)
+    assert code == 2 and "invalid choice" in err
+    assert run("inspect", "schema/")[0] == 2  # no stubs of commands that do not exist yet
+
+
+def test_formats_listed_are_the_implemented_ones() -> None:
+    from pgspec import cli, report
+
+    assert set(cli.FORMATS) == set(report.FORMATS)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_spec_is_one_line_and_exit_2(run: Run, tmp_path: Path) -> None:
+    code, out, err = run("verify", "--spec", tmp_path / "nowhere", "--dsn", REFUSED)
+    assert (code, out) == (2, "")
+    assert "nowhere" in one_line_error(err)
+    code, _, err = run("render", "--spec", tmp_path / "nowhere")
+    assert code == 2
+    assert "nowhere" in one_line_error(err)
+
+
+def test_missing_source_path_is_named(run: Run, spec: Path, tmp_path: Path) -> None:
+    code, _, err = run("diff", spec, tmp_path / "backup.sql")
+    assert code == 2
+    assert "backup.sql" in one_line_error(err)
+
+
+def test_unreachable_server_is_one_line_without_password(run: Run, spec: Path) -> None:
+    code, out, err = run("verify", "--spec", spec, "--dsn", REFUSED)
+    assert (code, out) == (2, "")
+    one_line_error(err)
+    assert "s3cret" not in err
+
+
+def test_traceback_on_request(run: Run, tmp_path: Path) -> None:
+    code, _, err = run("render", "--traceback", "--spec", tmp_path / "nowhere")
+    assert code == 2
+    assert "Traceback" in err and err.rstrip().splitlines()[-1].startswith("pgspec: ")
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_render_prints_ddl(run: Run, spec: Path) -> None:
+    code, out, _ = run("render", "--spec", spec)
+    assert code == 0
+    assert "CREATE TABLE" in out and "accounts" in out
+
+
+def test_render_split_writes_three_files(run: Run, spec: Path, tmp_path: Path) -> None:
+    from pgspec.render import SPLIT_FILES, render_split
+    from pgspec.sources.spec import load_spec
+
+    out_dir = tmp_path / "out" / "migrations"
+    code, out, err = run("render", "--spec", spec, "--split", out_dir)
+    assert (code, out, err) == (0, "", "")
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(SPLIT_FILES)
+    expected = render_split(load_spec(str(spec)))
+    for name in SPLIT_FILES:
+        assert (out_dir / name).read_text() == expected[name]
+    # Again over existing files: replaced, and no temporary file left behind.
+    assert run("render", "--spec", spec, "--split", out_dir)[0] == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(SPLIT_FILES)
+
+
+def test_render_split_into_an_unwritable_place(run: Run, spec: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    code, out, err = run("render", "--spec", spec, "--split", blocker / "out")
+    assert (code, out) == (2, "")
+    assert "a-file" in one_line_error(err)
+    assert blocker.read_text() == "not a directory"
+
+
+# --------------------------------------------------------------------------- verify and diff
+
+
+def test_verify_match(run: Run, spec: Path, applied: str) -> None:
+    code, out, err = run("verify", "--spec", spec, "--dsn", applied)
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "no differences"
+
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "match" and data["differences"] == []
+    assert data["expected"] == str(spec)
+    assert dbname_of(applied) in data["actual"]
+
+
+def test_verify_drift_json(run: Run, spec: Path, applied: str) -> None:
+    run_sql(applied, "ALTER TABLE accounts ADD COLUMN extra integer; ALTER TABLE accounts ALTER tier SET DEFAULT 'pro'")
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--format", "json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["status"] == "drift"
+    assert data["summary"] == {"missing": 0, "unexpected": 1, "changed": 1}
+    assert [(d["object_type"], d["name"], d["change"], d["attribute"]) for d in data["differences"]] == [
+        ("column", "public.accounts.extra", "unexpected", None),
+        ("column", "public.accounts.tier", "changed", "default"),
+    ]
+    assert data["differences"][1]["location"].startswith(str(spec / "accounts.yaml") + ":")
+
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied)
+    assert code == 1
+    assert out.splitlines()[-1] == "2 differences: 1 unexpected, 1 changed"
+
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--exclude", "public.accounts.extra",
+                       "--format", "json")
+    assert [d["name"] for d in json.loads(out)["differences"]] == ["public.accounts.tier"]
+
+
+def test_unmanaged_schemas_are_not_unexpected(run: Run, spec: Path, applied: str) -> None:
+    run_sql(applied, "CREATE SCHEMA scratch; CREATE TABLE scratch.t (id int)")
+    assert run("verify", "--spec", spec, "--dsn", applied)[0] == 0
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--schema", "public",
+                       "--schema", "scratch", "--format", "json")
+    assert code == 1
+    assert [(d["name"], d["change"]) for d in json.loads(out)["differences"]] == [
+        ("scratch", "unexpected"), ("scratch.t", "unexpected")]
+
+
+def test_diff_two_databases(run: Run, applied: str, make_db: Callable[..., str]) -> None:
+    other = make_db()
+    run_sql(other, "CREATE TABLE lonely (id int)")
+    code, out, _ = run("diff", applied, other, "--format", "json")
+    data = json.loads(out)
+    assert code == 1
+    changes = {(d["object_type"], d["name"], d["change"]) for d in data["differences"]}
+    assert ("table", "public.accounts", "missing") in changes
+    assert ("table", "public.lonely", "unexpected") in changes
+    assert run("diff", applied, applied)[0] == 0
+
+
+def test_diff_spec_against_itself_and_against_sql(run: Run, spec: Path, tmp_path: Path) -> None:
+    assert run("diff", spec, spec)[0] == 0
+    assert run("diff", spec / "accounts.yaml", spec)[0] == 0
+    code, ddl, _ = run("render", "--spec", spec)
+    script = tmp_path / "init.sql"
+    script.write_text(ddl)
+    code, out, err = run("diff", spec, script)
+    assert code == 0, out + err
+    code, out, err = run("verify", "--spec", spec, "--sql", script)
+    assert code == 0, out + err
