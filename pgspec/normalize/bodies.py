@@ -88,6 +88,74 @@ def _clean(node: Any) -> Any:
     return node
 
 
+def _returns(node: Any, found: list[dict[str, Any]]) -> None:
+    """Every RETURN statement of the tree, in text order."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "PLpgSQL_stmt_return" and isinstance(value, dict):
+                found.append(value)
+            _returns(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _returns(item, found)
+
+
+def _name_returned_variables(tree: Any, body: str) -> None:
+    """Put back the variable of ``RETURN new`` / ``RETURN old``, which the tree loses.
+
+    libpg_query's JSON leaves out ``retvarno`` of a RETURN statement, so ``RETURN NEW`` and
+    ``RETURN OLD`` would compare equal. Each such statement is matched, by line, with the word
+    after its RETURN keyword in the scanner's tokens. Where a line cannot be matched one to one,
+    the whole line's tokens are kept instead: a layout change may then show, a change never hides.
+    """
+    returns: list[dict[str, Any]] = []
+    _returns(tree, returns)
+    if not returns:
+        return
+    source = "\n" + body  # the body starts on line 2 of the synthesised function
+    data = source.encode("utf-8")
+    try:
+        tokens = [t for t in pglast.parser.scan(source) if t.name not in _COMMENTS]
+    except pglast.parser.ParseError:
+        return
+    line_of = [0] * (len(data) + 1)
+    line = 1
+    for i, byte in enumerate(data):
+        line_of[i] = line
+        if byte == 0x0A:
+            line += 1
+    by_line: dict[int, list[str]] = {}
+    words: dict[int, list[str]] = {}
+    for i, token in enumerate(tokens):
+        lineno = line_of[token.start]
+        text = data[token.start : token.end + 1].decode("utf-8").lower()
+        words.setdefault(lineno, []).append(text)
+        if token.name == "RETURN":
+            following = tokens[i + 1] if i + 1 < len(tokens) else None
+            word = (
+                data[following.start : following.end + 1].decode("utf-8").lower()
+                if following is not None
+                else ""
+            )
+            if word not in ("next", "query"):
+                by_line.setdefault(lineno, []).append(word)
+    seen: dict[int, int] = {}
+    for stmt in returns:
+        lineno = stmt.get("lineno", 0)
+        if not lineno:
+            continue  # the dummy RETURN the compiler appends
+        index = seen.get(lineno, 0)
+        seen[lineno] = index + 1
+        candidates = by_line.get(lineno, [])
+        count = sum(1 for r in returns if r.get("lineno") == lineno)
+        if "expr" in stmt:
+            continue
+        if len(candidates) == count:
+            stmt["returned"] = candidates[index]
+        else:
+            stmt["returned"] = " ".join(words.get(lineno, []))
+
+
 def _plpgsql(body: str) -> str:
     failures: list[str] = []
     for returns in _HEADERS:
@@ -100,6 +168,7 @@ def _plpgsql(body: str) -> str:
         except pglast.parser.ParseError as exc:
             failures.append(str(exc.args[0]))
             continue
+        _name_returned_variables(tree, body)
         return json.dumps(_clean(tree), sort_keys=True, separators=(",", ":"))
     if "$pgspec_body$" in body:
         raise SqlError("invalid plpgsql body: it contains the text '$pgspec_body$'")
