@@ -323,8 +323,9 @@ _templates: dict[str, str] = {}
 def _template(server: Server, spec: Path) -> str:
     """A database built from the rendered spec, once per server, cloned by every test."""
     if server.dsn not in _templates:
-        from pgspec.render import render
         from pgspec.sources.spec import load_spec
+
+        from pgspec.render import render
 
         ddl = spec.parent / "rendered.sql"
         ddl.write_text(render(load_spec(str(spec))))
