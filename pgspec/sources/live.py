@@ -1,0 +1,633 @@
+"""Read a live PostgreSQL database into a Catalog, without ever writing to it.
+
+Production databases are read the way DESIGN.md says: one ``REPEATABLE READ READ ONLY``
+transaction (every query sees the same snapshot, and the server refuses any write), bounded by
+``statement_timeout`` and ``lock_timeout`` so a busy server cannot hang a CI job, and an empty
+``search_path`` so the server's deparsers schema-qualify every user name the same way each time.
+The queries themselves live in ``live_queries``: one per object kind, so the number of round
+trips does not grow with the schema. psycopg rows never leave this module.
+
+Nothing is skipped silently: object kinds (and attributes) pgspec does not model become
+``catalog.Warning`` entries. A password never appears in anything this module says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+from collections.abc import Collection, Iterator
+from typing import Any
+
+import pglast
+import psycopg
+from pglast import ast
+from pglast.stream import RawStream
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import DictRow, dict_row
+
+from pgspec.catalog import (
+    Argument,
+    Attribute,
+    Catalog,
+    Column,
+    CompositeType,
+    Constraint,
+    Domain,
+    Enum,
+    Extension,
+    Function,
+    Index,
+    IndexKey,
+    MaterializedView,
+    Policy,
+    Schema,
+    Sequence,
+    Table,
+    Trigger,
+    View,
+    Warning,
+)
+from pgspec.errors import SourceError, SqlError, UnsupportedError
+from pgspec.normalize import canonical_type
+from pgspec.quoting import qualified, quote
+from pgspec.sources import live_queries as q
+from pgspec.sources.elements import index_key_from_node
+
+__all__ = ["describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
+
+#: How long one catalog query, and one wait for a lock, may take before the read gives up.
+STATEMENT_TIMEOUT = "30s"
+LOCK_TIMEOUT = "5s"
+
+_last_query_count = 0
+
+
+def last_query_count() -> int:
+    """Catalog queries the last ``introspect`` sent (benchmarks check it stays constant)."""
+    return _last_query_count
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+def _conninfo(dsn: str) -> dict[str, Any]:
+    """The DSN's parameters; a malformed one is reported without echoing it (it may hold a
+    password, and libpq's own message quotes the offending fragment)."""
+    try:
+        return conninfo_to_dict(dsn)
+    except psycopg.Error:
+        raise SourceError(
+            "invalid connection string: expected a postgresql:// URI or libpq key=value pairs"
+        ) from None
+
+
+def describe_dsn(dsn: str) -> str:
+    """``postgresql://user@host:port/dbname``, filled with libpq's defaults, never a password.
+
+    Reports and error messages name a live source this way, so a DSN with an embedded password
+    can be passed on a command line without the password ending up in CI logs.
+    """
+    params = _conninfo(dsn)
+    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
+    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or user
+    return f"postgresql://{user}@{host}:{port}/{dbname}"
+
+
+def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) -> str:
+    """Why a connection failed, in words a user acts on, never quoting the password.
+
+    libpq reports connection failures as text without an SQLSTATE, so its wording is read here;
+    anything unrecognised falls back to libpq's own last line with the password scrubbed.
+    """
+    text = str(exc)
+    lower = text.lower()
+    if "timeout expired" in lower or "timed out" in lower:
+        return f"timed out after {timeout}s"
+    if "password authentication failed" in lower or "authentication failed" in lower:
+        return "authentication failed"
+    if "password" in lower and ("no password supplied" in lower or "requires a password" in lower):
+        return "authentication failed: the server requires a password"
+    if "role" in lower and "does not exist" in lower:
+        return f"authentication failed: role {params.get('user', '')!r} does not exist"
+    if "database" in lower and "does not exist" in lower:
+        return f"database {params.get('dbname', '')!r} does not exist"
+    if "no pg_hba.conf entry" in lower:
+        return "permission denied: no pg_hba.conf entry for this host, user and database"
+    if "permission denied" in lower or "connect privilege" in lower:
+        return "permission denied"
+    if "connection refused" in lower:
+        return "unreachable: connection refused"
+    if "translate host name" in lower or "resolve host" in lower or "name or service" in lower:
+        return "unreachable: unknown host"
+    if "no such file or directory" in lower:
+        return "unreachable: no server socket there"
+    if "network is unreachable" in lower or "no route to host" in lower:
+        return "unreachable: no route to host"
+    last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+    last = last.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    password = params.get("password")
+    if password:
+        last = last.replace(str(password), "***")
+    return f"connection failed: {last}" if last else "connection failed"
+
+
+@contextlib.contextmanager
+def readonly_transaction(
+    dsn: str, connect_timeout: int = 10
+) -> Iterator[psycopg.Connection[DictRow]]:
+    """A connection inside one read-only REPEATABLE READ transaction, rolled back at the end.
+
+    REPEATABLE READ gives every catalog query the same snapshot, so a migration running
+    meanwhile cannot make the read inconsistent; READ ONLY makes the server refuse any write.
+    The SET LOCALs end with the transaction, leaving a pooled session as it was.
+    """
+    params = _conninfo(dsn)
+    where = describe_dsn(dsn)
+    try:
+        conn = psycopg.connect(
+            dsn,
+            connect_timeout=connect_timeout,
+            autocommit=True,
+            row_factory=dict_row,
+            fallback_application_name="pgspec",
+        )
+    except psycopg.Error as exc:
+        raise SourceError(
+            f"cannot connect to {where}: {_connect_reason(exc, params, connect_timeout)}"
+        ) from None
+    try:
+        version = conn.info.server_version
+        if version < q.MIN_SERVER_VERSION:
+            raise UnsupportedError(
+                f"{where} runs postgresql {version // 10000}; pgspec reads 14 and later"
+            )
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            conn.execute(
+                sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(STATEMENT_TIMEOUT))
+            )
+            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+            conn.execute("SET LOCAL search_path = ''")
+        except psycopg.Error as exc:
+            raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
+        yield conn
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if not conn.closed:
+                conn.execute("ROLLBACK")
+        conn.close()
+
+
+def _server_reason(exc: psycopg.Error) -> str:
+    """A failed catalog query's reason: the server's primary message (it never holds the DSN)."""
+    message = exc.diag.message_primary
+    if not message:
+        lines = str(exc).strip().splitlines()
+        message = lines[0] if lines else type(exc).__name__
+    return message.strip()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def introspect(
+    dsn: str, *, schemas: Collection[str] | None = None, connect_timeout: int = 10
+) -> Catalog:
+    """Every object in the selected schemas of a live database, as a Catalog.
+
+    ``schemas=None`` reads every schema except the system ones (pg_catalog, information_schema,
+    pg_toast*, pg_temp*). Objects that belong to extensions are left out: the extension is the
+    object. Raises SourceError when the server cannot be reached or read, UnsupportedError for
+    servers older than PostgreSQL 14.
+    """
+    global _last_query_count
+    where = describe_dsn(dsn)
+    with readonly_transaction(dsn, connect_timeout) as conn:
+        reader = _Reader(conn)
+        try:
+            catalog = reader.read(schemas, where)
+        except psycopg.Error as exc:
+            raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
+        finally:
+            _last_query_count = reader.count
+    return catalog
+
+
+class _Reader:
+    """One introspection: the connection, the queries composed for its server version, the
+    warnings gathered on the way and the number of queries sent."""
+
+    def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
+        self.conn = conn
+        self.queries = q.queries(conn.info.server_version)
+        self.encoding = conn.info.encoding
+        self.warnings: list[Warning] = []
+        self.count = 0
+
+    def fetch(self, query: sql.Composable, params: dict[str, Any]) -> list[DictRow]:
+        self.count += 1
+        return self.conn.execute(query, params).fetchall()
+
+    def warn(self, object_type: str, name: str, message: str) -> None:
+        self.warnings.append(Warning(object_type=object_type, name=name, message=message))
+
+    def read(self, schemas: Collection[str] | None, where: str) -> Catalog:
+        selected = sorted(set(schemas)) if schemas is not None else []
+        schema_rows = self.fetch(q.SCHEMAS, {"all": schemas is None, "schemas": selected})
+        params = {"schemas": [row["name"] for row in schema_rows]}
+        rows = {name: self.fetch(query, params) for name, query in self.queries.items()}
+
+        parts: dict[str, Any] = {
+            "schemas": _keyed(Schema(name=r["name"], comment=r["comment"]) for r in schema_rows),
+            "extensions": _keyed(
+                Extension(name=r["name"], schema=r["schema"], version=r["version"],
+                          comment=r["comment"])
+                for r in rows["extensions"]
+            ),
+            "enums": _keyed(
+                Enum(schema=r["schema"], name=r["name"], values=r["labels"], comment=r["comment"])
+                for r in rows["enums"]
+            ),
+            "domains": _keyed(self.domain(r) for r in rows["domains"]),
+            "sequences": _keyed(_sequence(r) for r in rows["sequences"]),
+            "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
+            "indexes": _keyed(self.index(r) for r in rows["indexes"]),
+            "functions": _keyed(self.function(r) for r in rows["functions"]),
+            "triggers": _keyed(self.trigger(r) for r in rows["triggers"]),
+            "policies": _keyed(_policy(r) for r in rows["policies"]),
+        }
+        relations: dict[str, dict[str, Any]] = {
+            "tables": {}, "views": {}, "materialized_views": {}, "composite_types": {},
+        }
+        for row in rows["relations"]:
+            kind, obj = self.relation(row)
+            relations[kind][obj.key] = obj
+        parts.update(relations)
+        for row in rows["unmodelled"]:
+            self.unmodelled(row)
+        return Catalog(**parts, warnings=self.warnings, source=where)
+
+    # ----------------------------------------------------------------------- types
+
+    def domain(self, row: DictRow) -> Domain:
+        name = qualified(row["schema"], row["name"])
+        checks: dict[str, str] = {}
+        for check in _json(row["checks"]):
+            checks[check["name"]] = check["expression"]
+            if not check["validated"]:
+                self.warn("domain", name, f"check {check['name']!r} is NOT VALID, which pgspec "
+                          "does not model: compared as if validated")
+        return Domain(
+            schema=row["schema"],
+            name=row["name"],
+            type=_type(row["type"]),
+            not_null=row["not_null"],
+            default=row["default"],
+            collation=_collation(row["collation_schema"], row["collation_name"]),
+            checks=checks,
+            comment=row["comment"],
+        )
+
+    # ----------------------------------------------------------------------- relations
+
+    def relation(self, row: DictRow) -> tuple[str, Any]:
+        schema, name, relkind = row["schema"], row["name"], row["relkind"]
+        key = qualified(schema, name)
+        columns = _json(row["columns"])
+        if relkind == "c":
+            attributes = [
+                Attribute(name=c["name"], type=_type(c["type"]),
+                          collation=_collation(*c["collation"]) if c["collation"] else None)
+                for c in columns
+            ]
+            return "composite_types", CompositeType(
+                schema=schema, name=name, attributes=attributes, comment=row["comment"]
+            )
+        names = [c["name"] for c in columns]
+        if relkind == "v":
+            return "views", View(
+                schema=schema, name=name, query=row["query"],
+                options=_view_options(row["reloptions"]), columns=names, comment=row["comment"],
+            )
+        if row["reloptions"]:
+            self.warn("table" if relkind in ("r", "p") else "materialized_view", key,
+                      f"storage parameters {', '.join(row['reloptions'])} are not modelled by "
+                      "pgspec: not compared")
+        if relkind == "m":
+            return "materialized_views", MaterializedView(
+                schema=schema, name=name, query=row["query"], with_data=row["relispopulated"],
+                columns=names, comment=row["comment"],
+            )
+        parents = [qualified(*p) for p in _json(row["parents"])]
+        partition_of = parents[0] if row["relispartition"] and parents else None
+        return "tables", Table(
+            schema=schema,
+            name=name,
+            columns=[self.column(key, c) for c in columns],
+            rls_enabled=row["relrowsecurity"],
+            rls_forced=row["relforcerowsecurity"],
+            unlogged=row["relpersistence"] == "u",
+            partition_by=row["partition_by"],
+            partition_of=partition_of,
+            partition_bound=row["partition_bound"],
+            inherits=[] if row["relispartition"] else parents,
+            comment=row["comment"],
+        )
+
+    def column(self, table_key: str, col: dict[str, Any]) -> Column:
+        generated = col["generated"] or ""
+        if generated == "v":
+            # PostgreSQL 18's virtual generated columns: the model knows only STORED ones.
+            self.warn("column", f"{table_key}.{quote(col['name'])}",
+                      "a VIRTUAL generated column is not modelled by pgspec: compared as STORED")
+        expression = col["default"]
+        identity = {"a": "always", "d": "by default"}.get(col["identity"] or "")
+        return Column(
+            name=col["name"],
+            type=_type(col["type"]),
+            not_null=col["not_null"],
+            default=None if generated else expression,
+            generated=expression if generated else None,
+            identity=identity,
+            collation=_collation(*col["collation"]) if col["collation"] else None,
+            comment=col["comment"],
+        )
+
+    # ----------------------------------------------------------------------- constraints
+
+    def constraint(self, row: DictRow) -> Constraint:
+        kind = _CONSTRAINT_KINDS[row["contype"]]
+        key = qualified(row["schema"], row["table"], row["name"])
+        for flag, wording in (
+            (not row["validated"], "is NOT VALID"),
+            (not row["enforced"], "is NOT ENFORCED"),
+            (row["period"], "uses WITHOUT OVERLAPS / PERIOD"),
+            (row["delete_set_columns"], "sets only some columns on delete"),
+        ):
+            if flag:
+                self.warn("constraint", key, f"the constraint {wording}, which pgspec does not "
+                          "model: compared without it")
+        foreign = kind == "foreign_key"
+        return Constraint(
+            schema=row["schema"],
+            table=row["table"],
+            name=row["name"],
+            kind=kind,
+            # A CHECK's columns are whatever its expression mentions: not an attribute of its own.
+            columns=[] if kind == "check" else list(row["columns"]),
+            expression=row["expression"],
+            references=qualified(row["ref_schema"], row["ref_table"]) if foreign else None,
+            references_columns=list(row["ref_columns"]) if foreign else [],
+            on_delete=_FK_ACTIONS[row["confdeltype"]] if foreign else "no action",
+            on_update=_FK_ACTIONS[row["confupdtype"]] if foreign else "no action",
+            match=_FK_MATCH[row["confmatchtype"]] if foreign else "simple",
+            deferrable=row["condeferrable"],
+            initially_deferred=row["condeferred"],
+            nulls_not_distinct=row["nulls_not_distinct"],
+            include=list(row["include"]),
+            no_inherit=row["no_inherit"],
+            definition=row["definition"],
+            comment=row["comment"],
+        )
+
+    # ----------------------------------------------------------------------- indexes
+
+    def index(self, row: DictRow) -> Index:
+        """Keys come from the server's own CREATE INDEX, through the conversion every source
+        shares (``elements.index_key_from_node``): ruleutils prints an opclass or a collation
+        exactly when it is not the default, which no catalog column says on its own."""
+        key = qualified(row["schema"], row["name"])
+        stmt = _parse_one(row["definition"], ast.IndexStmt)
+        keys: list[IndexKey] = []
+        for elem in stmt.indexParams:
+            if elem.opclassopts:
+                self.warn("index", key, f"operator class parameters in {RawStream()(elem)!r} "
+                          "are not modelled by pgspec: not compared")
+                elem.opclassopts = None
+            keys.append(index_key_from_node(elem, row["schema"]))
+        if not row["valid"]:
+            self.warn("index", key, "the index is INVALID (a failed CREATE INDEX CONCURRENTLY?)")
+        if row["reloptions"]:
+            self.warn("index", key, f"storage parameters {', '.join(row['reloptions'])} are not "
+                      "modelled by pgspec: not compared")
+        return Index(
+            schema=row["schema"],
+            name=row["name"],
+            table=row["table"],
+            unique=row["unique"],
+            method=row["method"],
+            keys=keys,
+            include=[elem.name for elem in stmt.indexIncludingParams or ()],
+            where=row["where"],
+            nulls_not_distinct=row["nulls_not_distinct"],
+            comment=row["comment"],
+        )
+
+    # ----------------------------------------------------------------------- routines
+
+    def function(self, row: DictRow) -> Function:
+        types = [_type(t) for t in row["arg_types"]]
+        modes = row["arg_modes"] or ["i"] * len(types)
+        names = row["arg_names"] or []
+        arguments = []
+        for i, arg_type in enumerate(types):
+            mode = _ARG_MODES[modes[i]]
+            arguments.append(
+                Argument(
+                    name=(names[i] or None) if i < len(names) else None,
+                    type=arg_type,
+                    mode=mode,
+                    default=row["arg_defaults"][i] if mode in ("in", "inout", "variadic") else None,
+                )
+            )
+        procedure = row["prokind"] == "p"
+        config = dict(item.partition("=")[::2] for item in row["proconfig"] or ())
+        return Function(
+            schema=row["schema"],
+            name=row["name"],
+            kind_of_object="procedure" if procedure else "function",
+            arguments=arguments,
+            returns=None if procedure else _type(row["returns"]),
+            returns_set=row["returns_set"],
+            language=row["language"],
+            body=row["body"] or "",
+            volatility=_VOLATILITY[row["provolatile"]],
+            strict=row["proisstrict"],
+            security_definer=row["prosecdef"],
+            leakproof=row["proleakproof"],
+            parallel=_PARALLEL[row["proparallel"]],
+            config=config,
+            comment=row["comment"],
+        )
+
+    def trigger(self, row: DictRow) -> Trigger:
+        tgtype = row["tgtype"]
+        if tgtype & _TG_INSTEAD:
+            timing = "instead of"
+        elif tgtype & _TG_BEFORE:
+            timing = "before"
+        else:
+            timing = "after"
+        events = sorted(name for bit, name in _TG_EVENTS.items() if tgtype & bit)
+        when = None
+        if row["definition"] is not None:
+            stmt = _parse_one(row["definition"], ast.CreateTrigStmt)
+            when = RawStream()(stmt.whenClause) if stmt.whenClause is not None else None
+        raw = bytes(row["args"] or b"")
+        arguments = [a.decode(self.encoding) for a in raw.split(b"\0")[: row["nargs"]]]
+        return Trigger(
+            schema=row["schema"],
+            table=row["table"],
+            name=row["name"],
+            timing=timing,
+            events=events,
+            update_columns=list(row["update_columns"]),
+            level="row" if tgtype & _TG_ROW else "statement",
+            when=when,
+            function=qualified(row["function_schema"], row["function_name"]),
+            arguments=arguments,
+            old_table=row["old_table"],
+            new_table=row["new_table"],
+            enabled=_TG_ENABLED[row["enabled"]],
+            constraint=row["is_constraint"],
+            deferrable=row["deferrable"],
+            initially_deferred=row["initially_deferred"],
+            comment=row["comment"],
+        )
+
+    # ----------------------------------------------------------------------- the rest
+
+    def unmodelled(self, row: DictRow) -> None:
+        kind, schema, name, detail = row["object_type"], row["schema"], row["name"], row["detail"]
+        if kind == "rule":
+            label = qualified(schema, detail, name)
+        elif kind in ("aggregate", "window function"):
+            label = f"{qualified(schema, name)}({detail})"
+        elif kind == "operator":
+            label = f"{quote(schema)}.{name}({detail})"
+        elif kind == "cast":
+            label = f"({name})"
+        elif schema is not None:
+            label = qualified(schema, name)
+        else:
+            label = quote(name)
+        if kind in ("operator class", "operator family"):
+            label += f" using {detail}"
+        elif kind == "event trigger":
+            label += f" on {detail}"
+        self.warn(kind, label, f"{kind} is not modelled by pgspec: not compared")
+
+
+# --------------------------------------------------------------------------- row helpers
+
+_CONSTRAINT_KINDS = {"p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check",
+                     "x": "exclude"}
+_FK_ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null",
+               "d": "set default"}
+_FK_MATCH = {"s": "simple", "f": "full", "p": "partial"}
+_ARG_MODES = {"i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
+_VOLATILITY = {"v": "volatile", "s": "stable", "i": "immutable"}
+_PARALLEL = {"u": "unsafe", "r": "restricted", "s": "safe"}
+_POLICY_COMMANDS = {"*": "all", "r": "select", "a": "insert", "w": "update", "d": "delete"}
+_TG_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+# pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h, TRIGGER_TYPE_*).
+_TG_ROW, _TG_BEFORE, _TG_INSTEAD = 1, 2, 64
+_TG_EVENTS = {4: "insert", 8: "delete", 16: "update", 32: "truncate"}
+# What CREATE SEQUENCE picks without MINVALUE/MAXVALUE, per type (ascending; a descending
+# sequence gets the type's minimum and -1).
+_SEQ_LIMITS = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1),
+               "bigint": (-(2**63), 2**63 - 1)}
+_BOOL_WORDS = {"true": "true", "on": "true", "yes": "true", "1": "true",
+               "false": "false", "off": "false", "no": "false", "0": "false"}
+
+
+def _keyed(objects: Iterator[Any] | Any) -> dict[str, Any]:
+    return {obj.key: obj for obj in objects}
+
+
+def _json(value: Any) -> Any:
+    """JSON columns arrive decoded by psycopg; text (a custom loader) is decoded here."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _type(text: str) -> str:
+    """A ``format_type`` spelling in the canonical form every source uses."""
+    try:
+        return canonical_type(text)
+    except SqlError:
+        return text
+
+
+def _collation(schema: str | None, name: str | None) -> str | None:
+    """A collation as the shared index-element conversion names one: bare when it lives in
+    pg_catalog (always on the search path), schema-qualified otherwise."""
+    if name is None:
+        return None
+    return name if schema in (None, "pg_catalog") else qualified(schema, name)
+
+
+def _view_options(reloptions: list[str] | None) -> dict[str, str]:
+    """reloptions keep what was written (``security_barrier=on``); booleans become "true" /
+    "false" as the model states them."""
+    options: dict[str, str] = {}
+    for item in reloptions or ():
+        name, _, value = item.partition("=")
+        if name in ("security_barrier", "security_invoker"):
+            value = _BOOL_WORDS.get(value.lower(), value)
+        options[name] = value
+    return options
+
+
+def _sequence(row: DictRow) -> Sequence:
+    seq_type = _type(row["type"])
+    low, high = _SEQ_LIMITS.get(seq_type, (None, None))
+    if row["increment"] < 0:
+        default_min, default_max = low, -1
+    else:
+        default_min, default_max = 1, high
+    owner = _json(row["owned_by"])
+    return Sequence(
+        schema=row["schema"],
+        name=row["name"],
+        type=seq_type,
+        start=row["start"],
+        increment=row["increment"],
+        min_value=None if row["min_value"] == default_min else row["min_value"],
+        max_value=None if row["max_value"] == default_max else row["max_value"],
+        cache=row["cache"],
+        cycle=row["cycle"],
+        owned_by=qualified(*owner) if owner else None,
+        comment=row["comment"],
+    )
+
+
+def _policy(row: DictRow) -> Policy:
+    return Policy(
+        schema=row["schema"],
+        table=row["table"],
+        name=row["name"],
+        command=_POLICY_COMMANDS[row["command"]],
+        permissive=row["permissive"],
+        roles=sorted(row["roles"]),
+        using=row["using"],
+        with_check=row["with_check"],
+        comment=row["comment"],
+    )
+
+
+def _parse_one(text: str, node_type: type[Any]) -> Any:
+    """The single statement a server deparser printed, parsed by pglast."""
+    try:
+        stmts = pglast.parse_sql(text)
+    except pglast.parser.ParseError as exc:
+        raise SqlError(f"cannot parse the server's definition {text!r}: {exc.args[0]}") from None
+    stmt = stmts[0].stmt if len(stmts) == 1 else None
+    if not isinstance(stmt, node_type):
+        raise SqlError(f"unexpected server definition {text!r}")
+    return stmt
+
