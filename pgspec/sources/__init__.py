@@ -10,8 +10,9 @@ may be silently skipped, so other schemas are not ignored wholesale):
 * ``--schema`` given: exactly those schemas, on both sides.
 * the expected side is a spec: the schemas it manages (its schemas minus external ones). The
   reader on the other side is asked for those plus the schemas of objects the spec attaches to
-  external tables (``auth`` for a trigger on ``auth.users``); objects outside the managed
-  schemas are reported when missing or changed, never as unexpected (``diff.Scope``).
+  external tables (``auth`` for a trigger on ``auth.users``) and those its extensions live in;
+  objects outside the managed schemas are reported when missing or changed, never as
+  unexpected (``diff.Scope``).
 * otherwise (database against database, dump against database): every schema except the
   system's and Supabase's internal ones.
 """
@@ -137,8 +138,11 @@ def _attached_schemas(spec: Catalog) -> set[str]:
 
 
 def reader_schemas(spec: Catalog) -> set[str]:
-    """What the reader on the other side of a spec is asked for."""
-    return managed_schemas(spec) | _attached_schemas(spec)
+    """What the reader on the other side of a spec is asked for: its managed schemas, the
+    schemas of what it attaches to external tables, and those its extensions are installed in
+    (Supabase puts them in ``extensions``), so each declared object can be found."""
+    installed = {ext.schema_name for ext in spec.extensions.values() if ext.schema_name}
+    return managed_schemas(spec) | _attached_schemas(spec) | installed
 
 
 def default_schemas(*catalogs: Catalog) -> set[str]:
