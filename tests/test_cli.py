@@ -229,3 +229,38 @@ def test_diff_spec_against_itself_and_against_sql(run: Run, spec: Path, tmp_path
     assert code == 0, out + err
     code, out, err = run("verify", "--spec", spec, "--sql", script)
     assert code == 0, out + err
+
+
+# --------------------------------------------------------------------------- source dispatch
+
+
+def test_sources_are_told_apart(tmp_path: Path, spec: Path) -> None:
+    from pgspec.errors import SourceError
+    from pgspec.sources import is_dsn, source_kind
+
+    assert is_dsn("postgresql://u@h/db") and is_dsn("postgres://h/db") and is_dsn("host=h dbname=db")
+    assert not is_dsn("schema/")
+    assert source_kind("postgresql://u@h/db") == "dsn"
+    assert source_kind(str(spec)) == "spec"
+    assert source_kind(str(spec / "accounts.yaml")) == "spec"
+    backup = tmp_path / "db_cluster-01-01-2026@00-00-00.backup"
+    backup.write_text("-- dump\n")
+    assert source_kind(str(backup)) == "dump"
+    with pytest.raises(SourceError, match=r"no such file or directory: '.*missing\.sql'"):
+        source_kind(str(tmp_path / "missing.sql"))
+
+
+def test_schema_scope_of_a_spec() -> None:
+    from pgspec.catalog import Catalog, Extension, Table, Trigger
+    from pgspec.sources import default_schemas, managed_schemas, reader_schemas
+
+    spec = Catalog(
+        tables={"public.t": Table(schema="public", name="t")},
+        extensions={"pgcrypto": Extension(name="pgcrypto", schema="extensions")},
+        triggers={"auth.users.on_new": Trigger(schema="auth", table="users", name="on_new", timing="after",
+                                               events=["insert"], function="public.f")},
+        externals=frozenset({"auth", "auth.users"}),
+    )
+    assert managed_schemas(spec) == {"public"}
+    assert reader_schemas(spec) == {"public", "auth", "extensions"}
+    assert default_schemas(spec) == {"public"}  # auth is Supabase's own
