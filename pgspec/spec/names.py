@@ -1,0 +1,204 @@
+"""Names and signatures a spec writes as SQL (``auth.users(id)``, ``auth.uid()``), parsed by pglast.
+
+A spec refers to other objects in SQL spelling: ``references: auth.users(id)``,
+``function: public.handle_new_user``, ``external: {functions: ["auth.uid()"]}``. Each is parsed
+as part of a synthetic statement, so quoting and case folding follow PostgreSQL exactly
+(``"Accounts"`` keeps its case, ``Accounts`` means ``accounts``), and nothing is split by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pglast
+from pglast import ast
+from pglast.stream import RawStream
+
+from pgspec.catalog import Argument
+from pgspec.errors import SqlError
+from pgspec.normalize.types import BUILTIN_TYPES, canonical_type, format_type_name
+from pgspec.quoting import qualified
+
+#: Spellings PostgreSQL expands into an integer column, a sequence and a default
+#: (transformColumnDefinition in src/backend/parser/parse_utilcmd.c), and the type they become.
+SERIAL_TYPES = {
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+}
+
+
+def _single(sql: str, text: str, what: str) -> ast.Node:
+    try:
+        stmts = pglast.parse_sql(sql)
+    except pglast.parser.ParseError as exc:
+        raise SqlError(f"invalid {what} {text!r}: {exc.args[0]}") from None
+    if len(stmts) != 1:
+        raise SqlError(f"invalid {what} {text!r}")
+    return stmts[0].stmt
+
+
+def parse_qualified_name(text: str, default_schema: str) -> tuple[str, str]:
+    """``schema.name`` or ``name`` (in ``default_schema``) as the pair of stored names."""
+    source = text.strip()
+    stmt = _single(f"DROP TABLE {source}", text, "name")
+    if (
+        not isinstance(stmt, ast.DropStmt)
+        or len(stmt.objects) != 1
+        or stmt.behavior != pglast.enums.DropBehavior.DROP_RESTRICT
+    ):
+        raise SqlError(f"invalid name {text!r}")
+    parts = [p.sval for p in stmt.objects[0]]
+    if len(parts) == 1:
+        return default_schema, parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise SqlError(f"invalid name {text!r}: write schema.name")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key target: the table and, when written, its columns."""
+
+    schema: str
+    table: str
+    columns: list[str]
+
+
+def parse_reference(text: str, default_schema: str) -> Reference:
+    """``users(id)``, ``auth.users(id)`` or ``users`` (its primary key) as a Reference."""
+    source = text.strip()
+    stmt = _single(f"CREATE TABLE t (c int REFERENCES {source})", text, "reference")
+    try:
+        column = stmt.tableElts[0]
+        (constraint,) = column.constraints
+        pktable = constraint.pktable
+    except (AttributeError, TypeError, ValueError, IndexError):
+        raise SqlError(f"invalid reference {text!r}") from None
+    if (
+        len(stmt.tableElts) != 1
+        or constraint.fk_upd_action != "a"
+        or constraint.fk_del_action != "a"
+        or constraint.fk_matchtype != "s"
+        or constraint.deferrable
+        or pktable.catalogname
+    ):
+        raise SqlError(f"invalid reference {text!r}: write table(columns) only")
+    columns = [c.sval for c in constraint.pk_attrs or ()]
+    return Reference(pktable.schemaname or default_schema, pktable.relname, columns)
+
+
+def parse_function_name(text: str, default_schema: str) -> tuple[str, str, list[str] | None]:
+    """``schema.name(argtypes)`` as (schema, name, canonical argument types or None if omitted)."""
+    source = text.strip()
+    stmt = _single(f"DROP FUNCTION {source}", text, "function")
+    if not isinstance(stmt, ast.DropStmt) or len(stmt.objects) != 1:
+        raise SqlError(f"invalid function {text!r}")
+    obj = stmt.objects[0]
+    parts = [p.sval for p in obj.objname]
+    if len(parts) == 1:
+        schema, name = default_schema, parts[0]
+    elif len(parts) == 2:
+        schema, name = parts
+    else:
+        raise SqlError(f"invalid function {text!r}: write schema.name(argument types)")
+    if obj.args_unspecified:
+        return schema, name, None
+    types = [format_type_name(t, default_schema) for t in obj.objargs or ()]
+    return schema, name, types
+
+
+def function_key(schema: str, name: str, types: list[str]) -> str:
+    """A function's catalog key, as ``catalog.Function.key`` builds it."""
+    return f"{qualified(schema, name)}({', '.join(types)})"
+
+
+def serial_base(text: str) -> str | None:
+    """The integer type a serial column becomes, or None when ``text`` is not a serial.
+
+    Only a bare, unqualified, non-array name is a serial, as in PostgreSQL.
+    """
+    try:
+        stmts = pglast.parse_sql(f"SELECT NULL::{text}")
+    except pglast.parser.ParseError:
+        return None
+    target = stmts[0].stmt.targetList[0].val if len(stmts) == 1 else None
+    if not isinstance(target, ast.TypeCast):
+        return None
+    node = target.typeName
+    if len(node.names) != 1 or node.arrayBounds or node.typmods:
+        return None
+    return SERIAL_TYPES.get(node.names[0].sval)
+
+
+def user_type_key(canonical: str) -> str | None:
+    """The ``schema.name`` of a canonical type that is not built in, else None.
+
+    ``public.project_type[]`` -> ``public.project_type``; ``integer`` -> None.
+    """
+    text = canonical.removeprefix("SETOF ")
+    stmts = pglast.parse_sql(f"SELECT NULL::{text}")
+    node = stmts[0].stmt.targetList[0].val.typeName
+    names = [n.sval for n in node.names]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        return None
+    if len(names) == 1 and names[0] in BUILTIN_TYPES:
+        return None
+    if len(names) == 1:
+        # A builtin spelled as SQL keywords (``character varying``) parses to pg_catalog names;
+        # a single unknown name cannot come out of canonical_type, which qualifies user types.
+        return None
+    return qualified(*names)
+
+
+def type_name(text: str, default_schema: str) -> str:
+    """canonical_type, as the one door every spec type goes through."""
+    return canonical_type(text, default_schema)
+
+
+def deparse(node: ast.Node) -> str:
+    """SQL text of a parse node, as pglast prints it."""
+    return RawStream()(node)
+
+
+_MODES = {"i": "in", "d": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
+
+
+def parse_argument(text: str, default_schema: str) -> Argument:
+    """``"p_days integer DEFAULT 90"`` (or ``OUT total bigint``) as an Argument.
+
+    The text is parsed as the only parameter of a synthetic CREATE FUNCTION, so modes,
+    quoted names and defaults mean exactly what they mean to PostgreSQL.
+    """
+    source = text.strip()
+    stmt = _single(
+        f"CREATE FUNCTION f({source}) RETURNS void LANGUAGE sql AS ''", text, "argument"
+    )
+    params = getattr(stmt, "parameters", None) or ()
+    if not isinstance(stmt, ast.CreateFunctionStmt) or len(params) != 1:
+        raise SqlError(f"invalid argument {text!r}: write one argument, e.g. 'p_id uuid'")
+    param = params[0]
+    mode = _MODES[str(param.mode.value if hasattr(param.mode, "value") else param.mode)]
+    return Argument(
+        name=param.name,
+        type=format_type_name(param.argType, default_schema),
+        mode=mode,  # type: ignore[arg-type]
+        default=deparse(param.defexpr) if param.defexpr is not None else None,
+    )
+
+
+def parse_column_path(text: str) -> list[str]:
+    """``table.column`` or ``schema.table.column`` as its parts (for a sequence's owned_by)."""
+    stmt = _single(f"SELECT {text}", text, "column")
+    target = stmt.targetList[0].val if isinstance(stmt, ast.SelectStmt) else None
+    if (
+        not isinstance(target, ast.ColumnRef)
+        or len(stmt.targetList) != 1
+        or stmt.fromClause
+        or not all(isinstance(f, ast.String) for f in target.fields)
+    ):
+        raise SqlError(f"invalid column {text!r}: write table.column")
+    return [f.sval for f in target.fields]

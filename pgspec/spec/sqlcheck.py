@@ -1,0 +1,184 @@
+"""Syntax checks for the SQL fragments a spec holds, so a typo is reported at its line.
+
+The spec stores fragments as written (the differ compares them through ``normalize``); this
+module only proves each one parses as what it claims to be, by embedding it in a synthetic
+statement and checking the parse tree has exactly the expected shape (so ``1) FROM x WHERE (1``
+cannot pass as an expression). When ``pgspec.normalize.check_syntax`` exists it is preferred for
+expressions and queries, so the spec and the normaliser agree on what is valid SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pglast
+from pglast import ast, visitors
+
+from pgspec.catalog import Argument
+from pgspec.errors import PgspecError, SqlError
+from pgspec.quoting import quote
+
+
+def _parse(sql: str, what: str, text: str) -> list[Any]:
+    try:
+        return list(pglast.parse_sql(sql))
+    except pglast.parser.ParseError as exc:
+        raise SqlError(f"invalid {what} {text.strip()!r}: {exc.args[0]}") from None
+
+
+def _shared(kind: str, text: str) -> bool:
+    """Run normalize.check_syntax when another module provides it; True if it handled ``text``."""
+    try:
+        from pgspec.normalize import check_syntax  # type: ignore[attr-defined]
+    except ImportError:
+        return False
+    try:
+        check_syntax(kind, text)
+    except PgspecError:
+        raise
+    except TypeError:  # a different signature than expected: fall back to the local check
+        return False
+    return True
+
+
+def parse_expression(text: str, what: str = "expression") -> ast.Node:
+    """The parse tree of one scalar expression; anything else is a SqlError."""
+    stmts = _parse(f"SELECT ({text}\n)", what, text)
+    stmt = stmts[0].stmt if len(stmts) == 1 else None
+    ok = isinstance(stmt, ast.SelectStmt) and stmt.targetList and len(stmt.targetList) == 1
+    if ok:
+        extra = (
+            stmt.fromClause,
+            stmt.whereClause,
+            stmt.groupClause,
+            stmt.havingClause,
+            stmt.sortClause,
+            stmt.limitCount,
+            stmt.limitOffset,
+            stmt.windowClause,
+            stmt.distinctClause,
+            stmt.withClause,
+            stmt.lockingClause,
+            stmt.valuesLists,
+            stmt.op != pglast.enums.SetOperation.SETOP_NONE,
+            stmt.targetList[0].name,
+        )
+        ok = not any(extra)
+    if not ok:
+        raise SqlError(f"invalid {what} {text.strip()!r}: not a single expression")
+    return stmt.targetList[0].val
+
+
+def check_expression(text: str, what: str = "expression") -> None:
+    if not _shared("expression", text):
+        parse_expression(text, what)
+
+
+def check_query(text: str) -> None:
+    """A view query: exactly one SELECT (or VALUES, or WITH ... SELECT)."""
+    if _shared("query", text):
+        return
+    stmts = _parse(text, "query", text)
+    if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
+        raise SqlError(f"invalid query {_short(text)!r}: write one SELECT statement")
+
+
+def check_definition(text: str) -> None:
+    """An EXCLUDE constraint clause, written as pg_get_constraintdef prints it."""
+    stmts = _parse(f"ALTER TABLE t ADD {text}", "exclusion constraint", text)
+    stmt = stmts[0].stmt if len(stmts) == 1 else None
+    cmds = getattr(stmt, "cmds", None) or ()
+    if (
+        not isinstance(stmt, ast.AlterTableStmt)
+        or len(cmds) != 1
+        or not isinstance(cmds[0].def_, ast.Constraint)
+        or cmds[0].def_.contype != pglast.enums.ConstrType.CONSTR_EXCLUSION
+        or cmds[0].def_.conname
+    ):
+        raise SqlError(f"invalid exclusion constraint {text.strip()!r}: write EXCLUDE USING ...")
+
+
+def check_partition_by(text: str) -> None:
+    stmts = _parse(f"CREATE TABLE t (a int) PARTITION BY {text}", "partition_by", text)
+    stmt = stmts[0].stmt if len(stmts) == 1 else None
+    if not isinstance(stmt, ast.CreateStmt) or stmt.options or stmt.tablespacename:
+        raise SqlError(f"invalid partition_by {text.strip()!r}")
+
+
+def _dollar_quote(body: str) -> str:
+    tag = "$pgspec$"
+    n = 0
+    while tag in body:
+        n += 1
+        tag = f"$pgspec{n}$"
+    return f"{tag}{body}{tag}"
+
+
+def check_body(
+    body: str,
+    language: str,
+    *,
+    name: str,
+    arguments: Sequence[Argument],
+    returns: str | None,
+    returns_set: bool,
+) -> None:
+    """A routine body in its language: SQL is parsed, PL/pgSQL compiled by pglast's parser.
+
+    PL/pgSQL refers to arguments and OUT columns by name, so the check embeds the body in a
+    function with the real signature. Other languages (plpython, C) are not checked.
+    """
+    lang = language.lower()
+    if lang not in ("sql", "plpgsql"):
+        return
+    if lang == "sql":
+        if body.strip():
+            _parse(body, "sql body", _short(body))
+        return
+    params = []
+    for arg in arguments:
+        mode = {"in": "", "out": "OUT ", "inout": "INOUT ", "variadic": "VARIADIC "}.get(arg.mode)
+        if mode is None:
+            continue
+        label = f"{quote(arg.name)} " if arg.name else ""
+        params.append(f"{mode}{label}{arg.type}")
+    table_cols = [a for a in arguments if a.mode == "table"]
+    if table_cols:
+        ret = "TABLE (" + ", ".join(f"{quote(a.name or 'c')} {a.type}" for a in table_cols) + ")"
+    elif returns is None:
+        ret = None
+    else:
+        ret = f"SETOF {returns}" if returns_set else returns
+    head = "PROCEDURE" if ret is None else "FUNCTION"
+    returns_sql = f" RETURNS {ret}" if ret else ""
+    sql = (
+        f"CREATE {head} {quote(name)}({', '.join(params)}){returns_sql} "
+        f"LANGUAGE plpgsql AS {_dollar_quote(body)}"
+    )
+    try:
+        pglast.parse_plpgsql(sql)
+    except pglast.parser.ParseError as exc:
+        raise SqlError(f"invalid plpgsql body: {exc.args[0]}") from None
+
+
+class _ColumnNames(visitors.Visitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_ColumnRef(self, ancestors: Any, node: ast.ColumnRef) -> None:
+        last = node.fields[-1]
+        if isinstance(last, ast.String):
+            self.names.append(last.sval)
+
+
+def expression_columns(text: str) -> list[str]:
+    """Column names an expression references, in order (for PostgreSQL's CHECK naming)."""
+    visitor = _ColumnNames()
+    visitor(parse_expression(text))
+    return visitor.names
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,211 @@
+"""Read spec files into plain Python data that remembers the line of every key and item.
+
+Every error pgspec reports about a spec names ``file:line``, so the loader keeps positions:
+mappings become ``YamlMap`` (a dict with ``lines[key]``), sequences ``YamlList`` (a list with
+``lines[i]``), and numbers keep the text they were written as, so ``default: 0.10`` stays
+``0.10`` in SQL. Scalars follow YAML 1.2's core schema for booleans (``true``/``false`` only):
+under YAML 1.1 an enum value ``no`` or ``off`` would silently become a boolean. Dates stay
+strings for the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pgspec.errors import SpecError
+
+
+class YamlMap(dict):
+    """A mapping that knows the line (1-based) of each of its keys and of itself."""
+
+    lines: dict[Any, int]
+    line: int
+    #: Set on data a trait expanded: the line of the table's ``traits:`` entry that brought it.
+    origin: int | None = None
+
+
+class YamlList(list):
+    """A sequence that knows the line (1-based) of each item and of itself."""
+
+    lines: list[int]
+    line: int
+    origin: int | None = None
+
+
+class YamlInt(int):
+    """An integer that remembers how it was written (for SQL fragments)."""
+
+    text: str
+
+
+class YamlFloat(float):
+    """A float that remembers how it was written: ``0.10`` is not ``0.1`` to a DEFAULT."""
+
+    text: str
+
+
+def _yaml12_resolvers() -> dict[str | None, list[tuple[str, Any]]]:
+    """SafeLoader's implicit resolvers without YAML 1.1 booleans and timestamps."""
+    import re  # resolvers are regular expressions over YAML scalars, not over SQL
+
+    resolvers: dict[str | None, list[tuple[str, Any]]] = {}
+    for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items():
+        kept = [
+            (tag, rx)
+            for tag, rx in entries
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+        ]
+        if kept:
+            resolvers[first] = kept
+    boolean = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+    for first in "tTfF":
+        resolvers.setdefault(first, []).insert(0, ("tag:yaml.org,2002:bool", boolean))
+    return resolvers
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A SafeLoader that records positions and refuses duplicate keys."""
+
+    yaml_implicit_resolvers = _yaml12_resolvers()
+
+    file_name: str = "<spec>"
+
+    def construct_yaml_map(self, node: yaml.MappingNode) -> Any:  # type: ignore[override]
+        data = YamlMap()
+        data.lines = {}
+        data.line = node.start_mark.line + 1
+        yield data
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                hash(key)
+            except TypeError:
+                raise SpecError(
+                    "a mapping key must be a plain value", file=self.file_name, line=line
+                ) from None
+            if key in data.lines:
+                raise SpecError(
+                    f"duplicate key {key!r} (first at line {data.lines[key]})",
+                    file=self.file_name,
+                    line=line,
+                )
+            data[key] = self.construct_object(value_node, deep=True)
+            data.lines[key] = line
+
+    def construct_yaml_seq(self, node: yaml.SequenceNode) -> Any:  # type: ignore[override]
+        data = YamlList()
+        data.lines = [item.start_mark.line + 1 for item in node.value]
+        data.line = node.start_mark.line + 1
+        yield data
+        data.extend(self.construct_object(item, deep=True) for item in node.value)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        value = YamlInt(super().construct_yaml_int(node))
+        value.text = node.value
+        return value
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        value = YamlFloat(super().construct_yaml_float(node))
+        value.text = node.value
+        return value
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_yaml_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_yaml_seq)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
+_LineLoader.add_constructor("tag:yaml.org,2002:float", _LineLoader.construct_yaml_float)
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """One spec file: the name errors use for it, and its top-level mapping."""
+
+    name: str
+    data: YamlMap
+
+
+def display_name(path: Path) -> str:
+    """The file name errors show: relative to the working directory when it is below it."""
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def parse_yaml(text: str, name: str) -> Any:
+    """YAML text to positioned data; every YAML problem becomes a SpecError at its line."""
+    loader = _LineLoader(text)
+    loader.file_name = name
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        if mark is not None:
+            lines = text.splitlines()
+            current = lines[mark.line] if mark.line < len(lines) else ""
+            indent = current[: len(current) - len(current.lstrip(" \t"))]
+            if "\t" in indent:
+                raise SpecError(
+                    "tab character in indentation (indent YAML with spaces)", file=name, line=line
+                ) from None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"invalid YAML: {problem}", file=name, line=line) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", file=name) from None
+    finally:
+        loader.dispose()
+
+
+def read_file(path: Path, name: str) -> SpecFile:
+    """One spec file, decoded strictly as UTF-8 and required to be a non-empty mapping."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            f"not valid UTF-8 (byte {raw[exc.start]:#04x})", file=name, line=line
+        ) from None
+    data = parse_yaml(text, name)
+    if data is None:
+        raise SpecError("empty spec file", file=name)
+    if not isinstance(data, YamlMap):
+        raise SpecError(
+            f"a spec file must be a mapping of sections, not {type(data).__name__}",
+            file=name,
+            line=getattr(data, "line", 1),
+        )
+    return SpecFile(name, data)
+
+
+def spec_paths(path: Path) -> list[Path]:
+    """The files of a spec: the file itself, or every .yaml/.yml below a directory, sorted."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.suffix in (".yaml", ".yml") and p.is_file()
+        ]
+        return sorted(found, key=lambda p: p.relative_to(path).parts)
+    raise SpecError("no such spec file or directory", file=str(path))
+
+
+def read_spec_files(path: str | os.PathLike[str]) -> list[SpecFile]:
+    """Every file of a spec, parsed; an empty directory is an error, not an empty schema."""
+    root = Path(path)
+    paths = spec_paths(root)
+    if not paths:
+        raise SpecError("no .yaml or .yml files in the spec directory", file=display_name(root))
+    return [read_file(p, display_name(p)) for p in paths]
