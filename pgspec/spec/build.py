@@ -82,7 +82,7 @@ class Builder:
     # ---------------------------------------------------------------- bookkeeping
 
     def problem(self, pos: Pos, message: str, *, at_object: bool = False) -> None:
-        self.problems.append(Problem(message, pos.file, pos.where if at_object else pos.line))
+        self.problems.append(pos.object_problem(message) if at_object else pos.problem(message))
 
     def add(self, kind: str, obj: Any, pos: Pos) -> bool:
         """Store ``obj`` under its key; the same identity twice is an error naming both places."""
@@ -831,10 +831,10 @@ class Builder:
         prefix = qualified(schema, name) + "("
         if not candidates:
             if not any(k.startswith(prefix) for k in self.externals):
-                self.problem(pos, f"trigger {trigger!r} calls unknown function {qualified(schema, name)!r}")
+                self.problem(pos, f"unknown trigger function {qualified(schema, name)!r}")
             return
         if not any(f.returns == "trigger" and not f.identity_arguments for f in candidates):
-            self.problem(pos, f"trigger {trigger!r} calls {qualified(schema, name)!r}, which does not return trigger")
+            self.problem(pos, f"trigger function {qualified(schema, name)!r} does not return trigger")
 
     def _policy(self, tschema: str, table: str, name: str, spec: m.PolicyIn, pos: Pos, file_schema: str) -> None:
         for field in ("using", "with_check"):

@@ -14,27 +14,35 @@ from pgspec.spec.models import SHAPE_TAGS
 
 @dataclass(frozen=True)
 class Pos:
-    """A place in one spec file: the data found there, its line, and its trait origin if any."""
+    """A place in the spec: the data found there and its line, and for data a trait brought,
+    ``origin``: the table's ``traits:`` entry (file, line) that objects made there report.
+
+    Lines of trait-brought data are lines of the trait's definition, so ``file`` switches to
+    the trait's file when a cursor enters it; mistakes in a trait are shown where it is written.
+    """
 
     file: str
     node: Any
     line: int
-    origin: int | None = None
+    origin: tuple[str, int] | None = None
 
     def child(self, key: Any) -> Pos:
         """The position of ``key`` below this one (this position again when it is absent)."""
         node = self.node
+        file, origin = self.file, self.origin
         if isinstance(node, dict) and key in node:
             value = node[key]
             line = getattr(node, "lines", {}).get(key, self.line)
+            brought = (getattr(node, "sources", None) or {}).get(key)
+            if brought is not None:
+                file, origin = brought
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
             value = node[key]
             lines = getattr(node, "lines", [])
             line = lines[key] if key < len(lines) else self.line
         else:
             return Pos(self.file, None, self.line, self.origin)
-        origin = getattr(value, "origin", None) or self.origin
-        return Pos(self.file, value, line, origin)
+        return Pos(file, value, line, origin)
 
     def at(self, *keys: Any) -> Pos:
         pos = self
@@ -43,13 +51,17 @@ class Pos:
         return pos
 
     @property
-    def where(self) -> int:
-        """The line an object declared here is reported at: its traits entry if a trait made it."""
-        return self.origin or self.line
-
-    @property
     def location(self) -> str:
-        return f"{self.file}:{self.where}"
+        """Where an object declared here is: its traits entry if a trait made it."""
+        if self.origin is not None:
+            return f"{self.origin[0]}:{self.origin[1]}"
+        return f"{self.file}:{self.line}"
+
+    def object_problem(self, message: str) -> Problem:
+        """A problem with the object as a whole (reported where the object is declared)."""
+        if self.origin is not None:
+            return Problem(message, *self.origin)
+        return Problem(message, self.file, self.line)
 
     def problem(self, message: str) -> Problem:
         return Problem(message, self.file, self.line)
@@ -58,6 +70,12 @@ class Pos:
 def _describe(error: dict[str, Any], key: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
+        if isinstance(key, str) and error.get("input") is None and ")" in key and "(" not in key:
+            # ``{type: numeric(10,2)}``: YAML ends a flow-mapping value at the comma.
+            return (
+                f"unknown key {key!r}: a comma inside {{...}} ends the value; "
+                f"quote it, e.g. type: \"numeric(10,2)\""
+            )
         return f"unknown key {key!r}"
     if kind == "missing":
         return f"missing required key {key!r}"

@@ -3,8 +3,8 @@
 Expansion works on the positioned YAML data, before validation, so a trait's columns, indexes,
 triggers and views are validated and built exactly like hand-written ones. Expanded data keeps
 the line numbers of the trait's definition (a mistake in a trait is reported where the trait
-is written) and carries ``origin``: the line of the table's ``traits:`` entry, which becomes
-the location of every object the trait brought.
+is written), and the table's map records, per merged key, the trait's file and the table's
+``traits:`` entry, which becomes the location of every object the trait brought.
 """
 
 from __future__ import annotations
@@ -89,30 +89,28 @@ def _whole(text: str, values: dict[str, Any]) -> str | None:
     return None
 
 
-def instantiate(value: Any, values: dict[str, Any], origin: int) -> Any:
-    """A deep copy of trait data with placeholders filled; positions kept, origin stamped."""
+def instantiate(value: Any, values: dict[str, Any]) -> Any:
+    """A deep copy of trait data with placeholders filled; positions (in the trait's file) kept."""
     if isinstance(value, YamlMap):
         copy = YamlMap()
         copy.lines = {}
         copy.line = value.line
-        copy.origin = origin
         for key, item in value.items():
             new_key = fill(key, values) if isinstance(key, str) else key
-            copy[new_key] = instantiate(item, values, origin)
+            copy[new_key] = instantiate(item, values)
             copy.lines[new_key] = value.lines[key]
         return copy
     if isinstance(value, YamlList):
         items = YamlList()
         items.lines = []
         items.line = value.line
-        items.origin = origin
         for item, line in zip(value, value.lines, strict=True):
             name = _whole(item, values) if isinstance(item, str) else None
             if name is not None and isinstance(values[name], list):
                 items.extend(values[name])  # a list parameter spliced in place
                 items.lines.extend([line] * len(values[name]))
             else:
-                items.append(instantiate(item, values, origin))
+                items.append(instantiate(item, values))
                 items.lines.append(line)
         return items
     if isinstance(value, str):
@@ -123,12 +121,20 @@ def instantiate(value: Any, values: dict[str, Any], origin: int) -> Any:
     return value
 
 
-def _new_map(line: int, origin: int | None = None) -> YamlMap:
+def _new_map(line: int) -> YamlMap:
     data = YamlMap()
     data.lines = {}
     data.line = line
-    data.origin = origin
     return data
+
+
+def _put(target: YamlMap, name: Any, value: Any, line: int, spec: SpecFile, use: _Use) -> None:
+    """Merge one trait-brought entry, remembering it comes from the trait and which use."""
+    target[name] = value
+    target.lines[name] = line
+    if target.sources is None:
+        target.sources = {}
+    target.sources[name] = (use.trait.file, (spec.name, use.line))
 
 
 @dataclass
@@ -198,7 +204,7 @@ def expand_file(spec: SpecFile, traits: dict[str, TraitDef], problems: list[Prob
         for use in uses:
             values = {"table": table, "schema": schema, **use.values}
             values["columns"] = ", ".join(quote(str(n)) for n in names)
-            brought = instantiate(use.trait.data, values, use.line)
+            brought = instantiate(use.trait.data, values)
             _merge_columns(spec, table, columns, brought.get("columns"), use, problems)
             for section in TRAIT_TABLE_SECTIONS:
                 _merge(spec, body, section, brought.get(section), use, f"table {table!r}", problems)
@@ -222,8 +228,7 @@ def _merge_columns(
                 )
             )
             continue
-        columns[name] = value
-        columns.lines[name] = use.line
+        _put(columns, name, value, brought.lines[name], spec, use)
 
 
 def _merge(
@@ -248,5 +253,4 @@ def _merge(
                 )
             )
             continue
-        existing[name] = value
-        existing.lines[name] = use.line
+        _put(existing, name, value, brought.lines[name], spec, use)

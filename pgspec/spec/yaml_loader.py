@@ -25,8 +25,8 @@ class YamlMap(dict):
 
     lines: dict[Any, int]
     line: int
-    #: Set on data a trait expanded: the line of the table's ``traits:`` entry that brought it.
-    origin: int | None = None
+    #: Keys a trait merged in: key -> (trait's file, (this file, line of the ``traits:`` entry)).
+    sources: dict[Any, tuple[str, tuple[str, int]]] | None = None
 
 
 class YamlList(list):
@@ -34,7 +34,6 @@ class YamlList(list):
 
     lines: list[int]
     line: int
-    origin: int | None = None
 
 
 class YamlInt(int):
