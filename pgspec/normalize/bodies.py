@@ -173,8 +173,8 @@ def _plpgsql(body: str) -> str:
     if "$pgspec_body$" in body:
         raise SqlError("invalid plpgsql body: it contains the text '$pgspec_body$'")
     grammar = [f for f in failures if f.startswith("syntax error") or "unterminated" in f]
-    if len(grammar) == len(failures):
-        raise SqlError(f"invalid plpgsql body: {failures[0]}")
+    if grammar:
+        raise SqlError(f"invalid plpgsql body: {grammar[0]}")
     # Compiles only with its real signature (e.g. assigns to a parameter): compare its tokens.
     return "tokens:" + _tokens(body)
 

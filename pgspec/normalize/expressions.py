@@ -297,6 +297,9 @@ class _Canon:
 
     def visit_SelectStmt(self, node: ast.SelectStmt, scope: Scope) -> ast.Node:
         if node.op != enums.SetOperation.SETOP_NONE:
+            # Only the first branch names the columns; the server prints those names as
+            # aliases on the later branches too (``UNION ALL SELECT 1 AS id``).
+            _drop_aliases(node.rarg)
             self.children(node, scope)
             return node
         from_items = node.fromClause or ()
@@ -483,6 +486,8 @@ class _Canon:
     def visit_SubLink(self, node: ast.SubLink, scope: Scope) -> ast.Node:
         self.children(node, scope)
         node.operName = _strip_schema(node.operName)
+        if node.subLinkType == enums.SubLinkType.ANY_SUBLINK and _names(node.operName) == ["="]:
+            node.operName = None  # x = ANY (SELECT ...) is printed as x IN (SELECT ...)
         return node
 
     def visit_SortBy(self, node: ast.SortBy, scope: Scope) -> ast.Node:
@@ -498,6 +503,19 @@ class _Canon:
         if node.sortby_nulls == default_nulls:
             node.sortby_nulls = enums.SortByNulls.SORTBY_NULLS_DEFAULT
         return node
+
+
+def _drop_aliases(node: Any) -> None:
+    """Remove the column aliases of every branch of a set operation."""
+    if not isinstance(node, ast.SelectStmt):
+        return
+    if node.op != enums.SetOperation.SETOP_NONE:
+        _drop_aliases(node.larg)
+        _drop_aliases(node.rarg)
+        return
+    for target in node.targetList or ():
+        if isinstance(target, ast.ResTarget):
+            target.name = None
 
 
 def _op(name: str, left: Any, right: Any) -> ast.A_Expr:

@@ -1,0 +1,533 @@
+"""SQL fragments people write compare equal to what PostgreSQL stores for them, and only then.
+
+Every case is created on a real server (PostgreSQL 18, and 15 where installed) and read back
+the way pgspec reads a live database (``pg_get_expr``, ``pg_get_viewdef``, ``prosrc`` under an
+empty search_path). The hand-written text must be ``equivalent`` to what the server stores; the
+negative cases must not be, whichever side they are compared against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pglast
+import psycopg
+import pytest
+from psycopg import sql
+
+from pgspec.errors import SqlError
+from pgspec.normalize import (
+    canonical_body,
+    canonical_expression,
+    canonical_query,
+    check_syntax,
+    equivalent,
+)
+from tests.fix_db import _servers
+from tests.pgserver import Server, dbname_of
+
+BASE = """
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS 'SELECT NULL::uuid';
+CREATE FUNCTION uid() RETURNS uuid LANGUAGE sql STABLE AS 'SELECT NULL::uuid';
+CREATE TYPE source_control_provider AS ENUM ('github', 'gitlab');
+CREATE SEQUENCE counter_seq;
+CREATE SEQUENCE other_seq;
+CREATE TABLE orgs (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE members (org_id uuid, user_id uuid, role varchar(20));
+CREATE TABLE accounts (
+    id bigint, org_id uuid, status varchar(20), kind text, amount numeric(10, 2),
+    score int, flag boolean, created_at timestamptz, email varchar(255), data jsonb,
+    tags text[], provider source_control_provider, during tstzrange
+);
+CREATE FUNCTION my_func(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x';
+CREATE FUNCTION trg_noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+"""
+
+#: How a fragment is put on the server (``{name}``, ``{sql}``, ``{arg}``) and read back
+#: (``%(name)s``), and which kind of fragment it is.
+CONTEXTS: dict[str, tuple[str, str, str]] = {
+    "default": (
+        "CREATE TABLE {name} (c {arg} DEFAULT {sql})",
+        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
+        " WHERE d.adrelid = ('public.' || %(name)s)::regclass",
+        "expression",
+    ),
+    "generated": (
+        "CREATE TABLE {name} (score int, kind text, status varchar(20),"
+        " c {arg} GENERATED ALWAYS AS ({sql}) STORED)",
+        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
+        " WHERE d.adrelid = ('public.' || %(name)s)::regclass",
+        "expression",
+    ),
+    "check": (
+        "ALTER TABLE accounts ADD CONSTRAINT {name} CHECK ({sql})",
+        "SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint WHERE conname = %(name)s",
+        "expression",
+    ),
+    "constraint": (
+        "ALTER TABLE accounts ADD CONSTRAINT {name} {sql}",
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %(name)s",
+        "definition",
+    ),
+    "index_where": (
+        "CREATE INDEX {name} ON accounts (id) WHERE {sql}",
+        "SELECT pg_get_expr(indpred, indrelid) FROM pg_index"
+        " WHERE indexrelid = ('public.' || %(name)s)::regclass",
+        "expression",
+    ),
+    "index_key": (
+        "CREATE INDEX {name} ON accounts (({sql}))",
+        "SELECT pg_get_indexdef(indexrelid, 1, false) FROM pg_index"
+        " WHERE indexrelid = ('public.' || %(name)s)::regclass",
+        "expression",
+    ),
+    "policy": (
+        "CREATE POLICY {name} ON accounts USING ({sql})",
+        "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = %(name)s",
+        "expression",
+    ),
+    "view": (
+        "CREATE VIEW {name} AS {sql}",
+        "SELECT pg_get_viewdef(('public.' || %(name)s)::regclass)",
+        "query",
+    ),
+    "trigger_when": (
+        "CREATE TRIGGER {name} BEFORE UPDATE ON accounts FOR EACH ROW WHEN ({sql})"
+        " EXECUTE FUNCTION trg_noop()",
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = %(name)s",
+        "expression",
+    ),
+    "argument_default": (
+        "CREATE FUNCTION {name}(x {arg} DEFAULT {sql}) RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "SELECT pg_get_expr(proargdefaults, 0) FROM pg_proc WHERE proname = %(name)s",
+        "expression",
+    ),
+    "plpgsql": (
+        "CREATE FUNCTION {name}({arg}) RETURNS trigger LANGUAGE plpgsql AS $body${sql}$body$",
+        "SELECT prosrc FROM pg_proc WHERE proname = %(name)s",
+        "body",
+    ),
+    "plpgsql_function": (
+        "CREATE FUNCTION {name}({arg}) RETURNS int LANGUAGE plpgsql AS $body${sql}$body$",
+        "SELECT prosrc FROM pg_proc WHERE proname = %(name)s",
+        "body",
+    ),
+    "sql_body": (
+        "CREATE FUNCTION {name}(x int) RETURNS int LANGUAGE sql AS $body${sql}$body$",
+        "SELECT prosrc FROM pg_proc WHERE proname = %(name)s",
+        "body",
+    ),
+    "sql_atomic": (
+        "CREATE FUNCTION {name}(x int) RETURNS int LANGUAGE sql {sql}",
+        "SELECT pg_get_function_sqlbody(oid) FROM pg_proc WHERE proname = %(name)s",
+        "body",
+    ),
+}
+
+LANGUAGE = {"plpgsql": "plpgsql", "plpgsql_function": "plpgsql", "sql_body": "sql", "sql_atomic": "sql"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    context: str
+    written: str  # what is sent to the server
+    spec: str | None = None  # what a spec holds, when it differs from ``written``
+    arg: str = ""
+
+    @property
+    def kind(self) -> str:
+        return CONTEXTS[self.context][2]
+
+    @property
+    def language(self) -> str | None:
+        return LANGUAGE.get(self.context)
+
+    @property
+    def hand_written(self) -> str:
+        return self.spec if self.spec is not None else self.written
+
+
+TRIGGER_BODY = """
+BEGIN
+  -- keep the status in step
+  NEW.status := 'active';
+  IF NEW.score > 0 THEN
+    RAISE EXCEPTION 'bad score %', NEW.score;
+  END IF;
+  RETURN NEW;
+END
+"""
+
+SELECT_INTO_BODY = """
+DECLARE
+  n integer;
+BEGIN
+  SELECT count(*) INTO n FROM public.members WHERE members.org_id = NEW.org_id;
+  IF n > 10 AND NEW.kind IN ('a', 'b') THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+"""
+
+CASES = [
+    # -- column defaults: the server types every literal and qualifies names
+    Case("default-text-literal", "default", "'active'", arg="text"),
+    Case("default-varchar-literal", "default", "'x'", arg="varchar(20)"),
+    Case("default-enum-literal", "default", "'github'", arg="source_control_provider"),
+    Case("default-enum-cast", "default", "'github'::source_control_provider",
+         arg="source_control_provider"),
+    Case("default-jsonb-literal", "default", "'{}'", arg="jsonb"),
+    Case("default-jsonb-cast", "default", "'{}'::jsonb", arg="jsonb"),
+    Case("default-interval-typed-literal", "default", "interval '90 days'", arg="interval"),
+    Case("default-negative-int", "default", "-1", arg="int"),
+    Case("default-negative-bigint", "default", "-5", arg="bigint"),
+    Case("default-numeric-scale", "default", "0.00", arg="numeric(10,2)"),
+    Case("default-real-zero", "default", "0", arg="real"),
+    Case("default-nextval", "default", "nextval('counter_seq')", arg="bigint"),
+    Case("default-nextval-regclass", "default", "nextval('public.counter_seq'::regclass)",
+         arg="bigint"),
+    Case("default-now", "default", "now()", arg="timestamptz"),
+    Case("default-pg-catalog-now", "default", "pg_catalog.now()", arg="timestamptz"),
+    Case("default-current-timestamp", "default", "CURRENT_TIMESTAMP", arg="timestamptz"),
+    Case("default-current-date", "default", "current_date", arg="date"),
+    Case("default-boolean-t", "default", "'t'", spec="'t'::boolean", arg="boolean"),
+    Case("default-boolean-true", "default", "TRUE", arg="bool"),
+    Case("default-empty-array", "default", "'{}'", arg="text[]"),
+    Case("default-array-constructor", "default", "ARRAY['a', 'b']", arg="text[]"),
+    Case("default-gen-random-uuid", "default", "gen_random_uuid()", arg="uuid"),
+    Case("default-cast-expression", "default", "(now() - interval '1 day')::text", arg="text"),
+    Case("default-user-function", "default", "my_func(1)", arg="int"),
+    Case("default-user-function-qualified", "default", "public.my_func(1)", arg="integer"),
+    Case("default-other-schema-function", "default", "auth.uid()", arg="uuid"),
+    Case("default-timezone-call", "default", "timezone('utc', now())", arg="timestamp"),
+    Case("default-at-time-zone", "default", "(now() AT TIME ZONE 'utc')", arg="timestamp"),
+    Case("default-varchar-number", "default", "'5'", arg="varchar(10)"),
+    Case("default-integer-as-string", "default", "'5'::int", spec="5", arg="int4"),
+    # -- CHECK constraints: IN, BETWEEN, LIKE and varchar coercions are rewritten
+    Case("check-between", "check", "score BETWEEN 1 AND 10"),
+    Case("check-not-between", "check", "score NOT BETWEEN 1 AND 10"),
+    Case("check-in-text", "check", "kind IN ('a', 'b')"),
+    Case("check-in-varchar", "check", "status IN ('active', 'inactive')"),
+    Case("check-not-in-varchar", "check", "status NOT IN ('deleted', 'banned')"),
+    Case("check-in-single", "check", "kind IN ('a')"),
+    Case("check-in-with-column", "check", "score IN (1, 2, id)"),
+    Case("check-like", "check", "email LIKE '%@%'"),
+    Case("check-not-ilike", "check", "kind NOT ILIKE 'x%'"),
+    Case("check-similar", "check", "kind SIMILAR TO 'a%'"),
+    Case("check-regex", "check", "email ~* '^[a-z]+$'"),
+    Case("check-numeric-zero", "check", "amount >= 0"),
+    Case("check-numeric-decimal", "check", "amount < 100.5"),
+    Case("check-negative", "check", "score > -1"),
+    Case("check-unary-minus", "check", "score <> - score"),
+    Case("check-length-or-null", "check", "length(kind) < 5 OR kind IS NULL"),
+    Case("check-lower-varchar", "check", "lower(email) = email"),
+    Case("check-bool-eq-true", "check", "flag = true"),
+    Case("check-any-array", "check", "score = ANY (ARRAY[1, 2])"),
+    Case("check-jsonb", "check", "jsonb_typeof(data) = 'object' AND data ? 'key'"),
+    Case("check-nested-and", "check", "score > 0 AND (score < 10 AND amount > 0)"),
+    Case("check-coalesce", "check", "coalesce(score, 0) >= 0"),
+    Case("check-case", "check", "CASE WHEN flag THEN score > 0 ELSE true END"),
+    Case("check-cardinality", "check", "cardinality(tags) < 10"),
+    Case("check-distinct-from", "check", "kind IS DISTINCT FROM 'x'"),
+    Case("check-operator-syntax", "check", "score OPERATOR(pg_catalog.>) 0"),
+    Case("check-qualified-column", "check", "accounts.score > 0"),
+    Case("check-enum", "check", "provider <> 'gitlab'"),
+    Case("check-char-length-varchar", "check", "char_length(status) <= 20"),
+    # -- whole constraint clauses
+    Case("constraint-check", "constraint", "CHECK (score > 0)"),
+    Case("constraint-check-named", "constraint", "CHECK (status IN ('a', 'b'))",
+         spec="CONSTRAINT whatever CHECK (status IN ('a', 'b'))"),
+    Case("constraint-exclude", "constraint", "EXCLUDE USING gist (during WITH &&)"),
+    Case("constraint-exclude-where", "constraint",
+         "EXCLUDE USING gist (during WITH &&) WHERE (kind IN ('a', 'b'))"),
+    Case("constraint-check-not-valid", "constraint", "CHECK (score > 0) NOT VALID"),
+    # -- partial indexes and index keys
+    Case("index-where-in", "index_where", "kind IN ('a', 'b')"),
+    Case("index-where-not-null", "index_where", "status IS NOT NULL"),
+    Case("index-where-not-flag", "index_where", "NOT flag"),
+    Case("index-where-varchar-eq", "index_where", "status = 'active'"),
+    Case("index-key-lower-varchar", "index_key", "lower(email)"),
+    Case("index-key-coalesce", "index_key", "coalesce(kind, '')"),
+    # -- row-level security policies, subqueries on another table
+    Case("policy-in-subquery", "policy",
+         "org_id IN (SELECT org_id FROM members WHERE user_id = auth.uid())"),
+    Case("policy-exists-alias", "policy",
+         "EXISTS (SELECT 1 FROM members m WHERE m.org_id = accounts.org_id AND m.role = 'admin')"),
+    Case("policy-exists-qualified", "policy",
+         "EXISTS (SELECT 1 FROM public.members WHERE members.org_id = accounts.org_id)"),
+    Case("policy-top-level-qualified", "policy", "accounts.score > 0"),
+    Case("policy-select-auth-uid", "policy", "(SELECT auth.uid()) IS NOT NULL"),
+    Case("policy-role-in", "policy",
+         "auth.uid() IN (SELECT user_id FROM members WHERE role IN ('owner', 'admin'))"),
+    Case("policy-any-subquery-and", "policy",
+         "status = 'active' AND org_id = ANY (SELECT org_id FROM members WHERE user_id = uid())"),
+    # -- views: PostgreSQL 15 and 18 print these differently
+    Case("view-aliases", "view",
+         "SELECT id, status AS state, count(*) AS count, score + 1 AS next_score"
+         " FROM accounts GROUP BY id, status, score"),
+    Case("view-join-order-by-position", "view",
+         "SELECT a.id, o.name FROM accounts a JOIN orgs o ON o.id = a.org_id"
+         " WHERE a.status IN ('x', 'y') ORDER BY 1"),
+    Case("view-subquery", "view", "SELECT sub.id FROM (SELECT id FROM accounts) sub"),
+    Case("view-functions", "view",
+         "SELECT extract(year FROM created_at) AS y, coalesce(kind, 'z'),"
+         " CASE WHEN score > 1 THEN 'big' ELSE 'small' END AS size,"
+         " substring(kind FROM 1 FOR 2) FROM accounts"),
+    Case("view-trailing-semicolon", "view",
+         "SELECT id FROM accounts WHERE status = 'active';"),
+    Case("view-left-join-aggregate", "view",
+         "SELECT o.id, o.name, count(m.user_id) AS members FROM orgs o"
+         " LEFT JOIN members m ON m.org_id = o.id GROUP BY o.id, o.name"),
+    Case("view-order-by-alias", "view",
+         "SELECT id, score * 2 AS doubled FROM accounts ORDER BY doubled DESC"),
+    Case("view-union", "view", "SELECT id FROM accounts UNION ALL SELECT 1"),
+    Case("view-cte", "view", "WITH x AS (SELECT id FROM accounts) SELECT id FROM x"),
+    Case("view-exists", "view",
+         "SELECT id FROM orgs WHERE EXISTS (SELECT 1 FROM members WHERE members.org_id = orgs.id)"),
+    Case("view-varchar-cast", "view", "SELECT status::text, email FROM public.accounts"),
+    Case("view-between-like", "view",
+         "SELECT id FROM accounts WHERE score BETWEEN 1 AND 5 AND kind LIKE 'a%'"),
+    Case("view-distinct-limit", "view",
+         "SELECT DISTINCT kind FROM accounts ORDER BY kind LIMIT 10"),
+    # -- trigger WHEN
+    Case("trigger-when-distinct", "trigger_when", "OLD.status IS DISTINCT FROM NEW.status"),
+    Case("trigger-when-in", "trigger_when", "NEW.kind IN ('a', 'b')"),
+    # -- generated columns and argument defaults
+    Case("generated-multiply", "generated", "score * 2", arg="int"),
+    Case("generated-concat", "generated", "kind || '-' || status", arg="text"),
+    Case("argument-default-text", "argument_default", "'a'", arg="text"),
+    Case("argument-default-null", "argument_default", "NULL", arg="uuid"),
+    # -- function bodies
+    Case("plpgsql-layout", "plpgsql", TRIGGER_BODY,
+         spec="begin new.status := 'active'; if new.score > 0 then "
+              "raise exception 'bad score %', new.score; end if; return new; end"),
+    Case("plpgsql-select-into", "plpgsql", SELECT_INTO_BODY,
+         spec=SELECT_INTO_BODY.replace("public.members", "members").replace("  ", "    ")),
+    Case("plpgsql-assign-parameter", "plpgsql_function",
+         "BEGIN p := p + 1; RETURN p; END", spec="begin\n  p := p + 1;  -- one more\n  return p;\nend",
+         arg="p int"),
+    Case("sql-body", "sql_body", "SELECT x + 1", spec="select (x+1);"),
+    Case("sql-begin-atomic", "sql_atomic", "BEGIN ATOMIC SELECT x + 1; END",
+         spec="begin atomic\n  select x+1;\nend"),
+]
+
+#: (id, case whose stored text is compared, a hand-written fragment that means something else)
+DIFFERENT = [
+    ("now-vs-current-timestamp", "default-now", "CURRENT_TIMESTAMP"),
+    ("current-timestamp-vs-now", "default-current-timestamp", "now()"),
+    ("text-a-vs-b", "default-text-literal", "'inactive'"),
+    ("text-letter-case", "default-text-literal", "'Active'"),
+    ("negative-vs-positive", "default-negative-int", "1"),
+    ("other-sequence", "default-nextval", "nextval('other_seq')"),
+    ("other-schema-function", "default-other-schema-function", "uid()"),
+    ("gt-vs-ge", "check-numeric-zero", "amount > 0"),
+    ("other-column", "check-numeric-zero", "score >= 0"),
+    ("other-constant", "check-numeric-decimal", "amount < 100.6"),
+    ("and-vs-or", "check-length-or-null", "length(kind) < 5 AND kind IS NULL"),
+    ("in-other-values", "check-in-varchar", "status IN ('active', 'pending')"),
+    ("in-vs-not-in", "check-in-varchar", "status NOT IN ('active', 'inactive')"),
+    ("like-vs-ilike", "check-like", "email ILIKE '%@%'"),
+    ("between-other-bound", "check-between", "score BETWEEN 1 AND 11"),
+    ("bool-true-vs-false", "check-bool-eq-true", "flag = false"),
+    ("outer-vs-inner-column", "policy-exists-alias",
+     "EXISTS (SELECT 1 FROM members m WHERE m.org_id = m.org_id AND m.role = 'admin')"),
+    ("policy-other-role", "policy-exists-alias",
+     "EXISTS (SELECT 1 FROM members m WHERE m.org_id = accounts.org_id AND m.role = 'owner')"),
+    ("trigger-old-vs-new", "trigger-when-distinct", "OLD.status IS DISTINCT FROM OLD.status"),
+    ("view-other-column", "view-aliases",
+     "SELECT id, kind AS state, count(*) AS count, score + 1 AS next_score"
+     " FROM accounts GROUP BY id, kind, score"),
+    ("view-removed-where", "view-trailing-semicolon", "SELECT id FROM accounts"),
+    ("view-other-alias", "view-aliases",
+     "SELECT id, status AS status2, count(*) AS count, score + 1 AS next_score"
+     " FROM accounts GROUP BY id, status, score"),
+    ("exclude-other-operator", "constraint-exclude", "EXCLUDE USING gist (during WITH =)"),
+    ("plpgsql-other-statement", "plpgsql-layout",
+     "begin new.status := 'inactive'; if new.score > 0 then "
+     "raise exception 'bad score %', new.score; end if; return new; end"),
+    ("plpgsql-return-old", "plpgsql-layout",
+     "begin new.status := 'active'; if new.score > 0 then "
+     "raise exception 'bad score %', new.score; end if; return old; end"),
+    ("sql-body-other-constant", "sql-body", "SELECT x + 2"),
+    ("atomic-other-constant", "sql-begin-atomic", "BEGIN ATOMIC SELECT x + 2; END"),
+]
+
+CASES_BY_ID = {case.id: case for case in CASES}
+
+
+def _when_clause(triggerdef: str) -> str:
+    """The WHEN expression of a ``pg_get_triggerdef`` statement, as the live reader takes it."""
+    stmt = pglast.parse_sql(triggerdef)[0].stmt
+    return pglast.stream.RawStream()(stmt.whenClause)
+
+
+def _store(server: Server) -> dict[str, str | Exception]:
+    """Create every case on a fresh database of ``server``; what the server stores for each."""
+    dsn = server.create_database()
+    found: dict[str, str | Exception] = {}
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(BASE)
+            for number, case in enumerate(CASES):
+                name = f"case_{number}"
+                create, read, _ = CONTEXTS[case.context]
+                ddl = sql.SQL(create).format(
+                    name=sql.Identifier(name), sql=sql.SQL(case.written), arg=sql.SQL(case.arg)
+                )
+                try:
+                    conn.execute("SET search_path = public")
+                    conn.execute(ddl)
+                    conn.execute("SET search_path = ''")
+                    row = conn.execute(read, {"name": name}).fetchone()
+                except psycopg.Error as exc:
+                    found[case.id] = exc
+                    continue
+                assert row is not None and row[0] is not None, case.id
+                stored = row[0]
+                if case.context == "trigger_when":
+                    stored = _when_clause(stored)
+                found[case.id] = stored
+    finally:
+        server.drop_database(dbname_of(dsn))
+    return found
+
+
+_stored_cache: dict[str, dict[str, str | Exception]] = {}
+
+
+@pytest.fixture(scope="module", params=_servers())
+def stored(request: pytest.FixtureRequest) -> Iterator[dict[str, str | Exception]]:
+    """What one server stores for every case (created once per server and module)."""
+    server: Server = request.getfixturevalue("pg" if request.param == "main" else "pg15")
+    if server.dsn not in _stored_cache:
+        _stored_cache[server.dsn] = _store(server)
+    yield _stored_cache[server.dsn]
+
+
+def _server_text(stored: dict[str, str | Exception], case_id: str) -> str:
+    value = stored[case_id]
+    if isinstance(value, Exception):
+        pytest.fail(f"the server rejected case {case_id}: {value}")
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_written_equals_stored(case: Case, stored: dict[str, str | Exception]) -> None:
+    server_text = _server_text(stored, case.id)
+    assert equivalent(case.kind, case.hand_written, server_text, language=case.language), (
+        f"{case.hand_written!r} vs stored {server_text!r}"
+    )
+    assert equivalent(case.kind, server_text, case.hand_written, language=case.language)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "other"), [(c, o) for _, c, o in DIFFERENT], ids=[i for i, _, _ in DIFFERENT]
+)
+def test_different_meaning_stays_different(
+    case_id: str, other: str, stored: dict[str, str | Exception]
+) -> None:
+    case = CASES_BY_ID[case_id]
+    server_text = _server_text(stored, case_id)
+    assert not equivalent(case.kind, other, server_text, language=case.language)
+    assert not equivalent(case.kind, other, case.hand_written, language=case.language)
+
+
+def test_servers_of_both_versions_normalise_equal(request: pytest.FixtureRequest) -> None:
+    if len(_servers()) < 2:
+        pytest.skip("only one PostgreSQL major version is installed")
+    by_server = [
+        _stored_cache.get(request.getfixturevalue(name).dsn)
+        or _store(request.getfixturevalue(name))
+        for name in ("pg", "pg15")
+    ]
+    for case in CASES:
+        first, second = (s[case.id] for s in by_server)
+        if isinstance(first, Exception) or isinstance(second, Exception):
+            continue  # reported by test_written_equals_stored
+        assert equivalent(case.kind, first, second, language=case.language), case.id
+
+
+# --------------------------------------------------------------------------- no server needed
+
+
+def test_absent_fragments() -> None:
+    assert equivalent("expression", None, None)
+    assert not equivalent("expression", None, "1")
+    assert not equivalent("expression", "1", None)
+
+
+def test_equal_text_is_not_parsed() -> None:
+    canonical_expression.cache_clear()
+    assert equivalent("expression", "this is (not sql", "this is (not sql")
+    assert canonical_expression.cache_info().misses == 0
+
+
+def test_canonical_forms_are_cached() -> None:
+    canonical_query.cache_clear()
+    canonical_query("SELECT 1")
+    canonical_query("SELECT 1")
+    assert canonical_query.cache_info().hits == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "language"),
+    [
+        ("expression", "a >", None),
+        ("expression", "1; DROP TABLE accounts", None),
+        ("expression", "1 FROM accounts", None),
+        ("expression", "", None),
+        ("query", "SELEC id FROM accounts", None),
+        ("query", "DELETE FROM accounts", None),
+        ("query", "SELECT 1; SELECT 2", None),
+        ("definition", "CHECK (score >)", None),
+        ("definition", "score > 0", None),
+        ("body", "BEGIN IF x > THEN END IF; END", "plpgsql"),
+        ("body", "BEGIN RETURN 1", "plpgsql"),
+        ("body", "SELEC 1", "sql"),
+    ],
+    ids=[
+        "expression-incomplete", "expression-two-statements", "expression-with-from",
+        "expression-empty", "query-typo", "query-not-select", "query-two-statements",
+        "definition-incomplete", "definition-bare-expression", "plpgsql-bad-if",
+        "plpgsql-unterminated", "sql-typo",
+    ],
+)
+def test_invalid_sql_raises_sql_error(kind: str, text: str, language: str | None) -> None:
+    with pytest.raises(SqlError) as raised:
+        check_syntax(kind, text, language=language)
+    assert str(raised.value).startswith(("invalid", "empty"))
+    with pytest.raises(SqlError):
+        equivalent(kind, text, text + " ", language=language)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "language"),
+    [
+        ("expression", "auth.uid() = user_id", None),
+        ("query", "SELECT id FROM accounts;", None),
+        ("definition", "EXCLUDE USING gist (room WITH =, during WITH &&)", None),
+        ("body", "BEGIN RETURN NEW; END", "plpgsql"),
+        ("body", "BEGIN p_total := p_total + 1; END", "plpgsql"),
+        ("body", "SELECT 1; SELECT 2", "sql"),
+        ("body", "return 42;", "plv8"),
+    ],
+    ids=["expression", "query", "definition", "plpgsql", "plpgsql-parameter", "sql", "plv8"],
+)
+def test_valid_sql_passes_check_syntax(kind: str, text: str, language: str | None) -> None:
+    check_syntax(kind, text, language=language)
+
+
+def test_other_languages_compare_text_without_blank_edges() -> None:
+    assert canonical_body("plv8", "\n  return 1;  \n\n") == "  return 1;"
+    assert not equivalent("body", "return 1;", "return 2;", language="plv8")
+
+
+def test_int_spellings_compare_equal_in_casts() -> None:
+    assert equivalent("expression", "x::int", "x::integer")
+    assert equivalent("expression", "x::int4", "(x)::pg_catalog.int4")
+    assert equivalent("expression", "x::timestamptz", "(x)::timestamp with time zone")
+    assert not equivalent("expression", "x::int", "x::bigint")
