@@ -390,7 +390,9 @@ class _Reader:
             initially_deferred=row["condeferred"],
             nulls_not_distinct=row["nulls_not_distinct"],
             include=list(row["include"]),
-            no_inherit=row["no_inherit"],
+            # The server sets connoinherit on keys of plain tables too; only a CHECK's means
+            # what NO INHERIT says.
+            no_inherit=row["no_inherit"] if kind == "check" else False,
             definition=row["definition"],
             comment=row["comment"],
         )

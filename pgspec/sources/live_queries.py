@@ -250,7 +250,9 @@ ORDER BY n.nspname, ic.relname
 """
 )
 
-#: Functions and procedures (aggregates and window functions are reported as unmodelled).
+#: Functions and procedures (aggregates and window functions are reported as unmodelled),
+#: except those the server made for another object (a range type's constructors depend on it
+#: internally, deptype 'i') and which go with it.
 #: Argument arrays line up: types over all arguments (proallargtypes when there are OUT or
 #: TABLE ones), and pg_get_function_arg_default(oid, n), which counts every argument and
 #: answers NULL for those without a default.
@@ -278,7 +280,7 @@ LEFT JOIN pg_description d
   ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0
 WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY(%(schemas)s)
   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
-                  AND e.objid = p.oid AND e.deptype = 'e')
+                  AND e.objid = p.oid AND e.deptype IN ('e', 'i'))
 ORDER BY n.nspname, p.proname, p.oid
 """
 )
@@ -338,6 +340,7 @@ ORDER BY n.nspname, c.relname, p.polname
 
 #: Everything pgspec does not model, in one pass, so nothing is skipped silently. Each row is
 #: (object_type, schema or NULL, name, detail or NULL): the reader builds the warning text.
+#: Casts the server made for a type (a range's multirange casts) are part of that type.
 #: Event triggers and publications have no schema: they are reported when they exist (event
 #: triggers) or when they publish something in the selected schemas (publications).
 UNMODELLED = sql.SQL(
@@ -363,7 +366,8 @@ FROM pg_cast c
 JOIN pg_type st ON st.oid = c.castsource
 JOIN pg_type tt ON tt.oid = c.casttarget
 WHERE (st.typnamespace IN (SELECT oid FROM sel) OR tt.typnamespace IN (SELECT oid FROM sel))
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_cast'::regclass AND objid = c.oid)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_cast'::regclass
+                  AND e.objid = c.oid AND e.deptype IN ('e', 'i'))
 UNION ALL
 SELECT 'collation', s.nspname, c.collname, NULL
 FROM pg_collation c JOIN sel s ON s.oid = c.collnamespace
