@@ -100,6 +100,8 @@ class Builder:
         slot = (schema, name)
         if slot in space:
             other_kind, other_loc = space[slot]
+            if other_kind == kind:
+                return  # the same object twice: add() reports it with both places
             self.problem(
                 pos,
                 f"{kind} {qualified(schema, name)!r} has the same name as the {other_kind} at "

@@ -82,9 +82,10 @@ def _describe(error: dict[str, Any], key: Any) -> str:
     message = error["msg"]
     message = message[0].lower() + message[1:]
     shown = error.get("input")
+    label = key if isinstance(key, str) and " item " in key else repr(key)
     if isinstance(shown, dict | list):
-        return f"{key!r}: {message}"
-    return f"{key!r}: {message}, got {shown!r}"
+        return f"{label}: {message}"
+    return f"{label}: {message}, got {shown!r}"
 
 
 def problems_from_validation(exc: ValidationError, root: Pos) -> list[Problem]:
@@ -97,13 +98,15 @@ def problems_from_validation(exc: ValidationError, root: Pos) -> list[Problem]:
             if part in SHAPE_TAGS:
                 continue
             node = pos.node
+            # A list item is named after its list: "'events' item 2".
+            name = f"{key!r} item {part + 1}" if isinstance(part, int) and isinstance(node, list) else part
             if (isinstance(node, dict) and part in node) or (
                 isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
             ):
                 pos = pos.child(part)
-                key = part
+                key = name
             else:
-                key = part
+                key = name
                 break
         if key is None:
             key = "(file)"

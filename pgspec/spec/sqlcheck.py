@@ -37,7 +37,7 @@ def _shared(kind: str, text: str) -> bool:
         check_syntax(kind, text)
     except PgspecError:
         raise
-    except TypeError:  # a different signature than expected: fall back to the local check
+    except (TypeError, ValueError):  # a different signature than expected: fall back to the local check
         return False
     return True
 
@@ -71,8 +71,14 @@ def parse_expression(text: str, what: str = "expression") -> ast.Node:
 
 
 def check_expression(text: str, what: str = "expression") -> None:
-    if not _shared("expression", text):
-        parse_expression(text, what)
+    """``text`` is one scalar expression; the message names the setting (``default``, ``where``)."""
+    try:
+        if not _shared("expression", text):
+            parse_expression(text)
+    except SqlError as exc:
+        if what == "expression":
+            raise
+        raise SqlError(f"{what}: {exc.problem.message}") from None
 
 
 def check_query(text: str) -> None:
