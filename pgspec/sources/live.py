@@ -107,7 +107,8 @@ def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) ->
     text = str(exc)
     lower = text.lower()
     if "timeout expired" in lower or "timed out" in lower:
-        return f"timed out after {timeout}s"
+        # libpq, and psycopg after it, wait at least 2 seconds whatever smaller value is asked.
+        return f"timed out after {max(timeout, 2)}s"
     if "password authentication failed" in lower or "authentication failed" in lower:
         return "authentication failed"
     if "password" in lower and ("no password supplied" in lower or "requires a password" in lower):
@@ -243,7 +244,7 @@ class _Reader:
         rows = {name: self.fetch(query, params) for name, query in self.queries.items()}
 
         parts: dict[str, Any] = {
-            "schemas": _keyed(Schema(name=r["name"], comment=r["comment"]) for r in schema_rows),
+            "schemas": _keyed(Schema(name=r["name"], comment=_schema_comment(r)) for r in schema_rows),
             "extensions": _keyed(
                 Extension(name=r["name"], schema=r["schema"], version=r["version"],
                           comment=r["comment"])
@@ -571,6 +572,14 @@ def _collation(schema: str | None, name: str | None) -> str | None:
     if name is None:
         return None
     return name if schema in (None, "pg_catalog") else qualified(schema, name)
+
+
+def _schema_comment(row: DictRow) -> str | None:
+    """initdb's comment on ``public`` is the server's, not the user's: pg_dump leaves it out,
+    and so does this reader, so a database and its dump read the same."""
+    if row["name"] == "public" and row["comment"] == "standard public schema":
+        return None
+    return row["comment"]
 
 
 def _view_options(reloptions: list[str] | None) -> dict[str, str]:
