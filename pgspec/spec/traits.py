@@ -17,6 +17,18 @@ from pgspec.quoting import quote
 from pgspec.spec.models import TRAIT_SCHEMA_SECTIONS, TRAIT_TABLE_SECTIONS
 from pgspec.spec.yaml_loader import SpecFile, YamlFloat, YamlInt, YamlList, YamlMap
 
+_SINGULAR = {
+    "checks": "check",
+    "unique": "unique constraint",
+    "foreign_keys": "foreign key",
+    "exclude": "exclusion constraint",
+    "indexes": "index",
+    "policies": "policy",
+    "triggers": "trigger",
+    "views": "view",
+    "materialized_views": "materialized view",
+}
+
 
 @dataclass(frozen=True)
 class TraitDef:
@@ -246,8 +258,7 @@ def _merge(
         if name in existing:
             problems.append(
                 Problem(
-                    f"trait {use.trait.name!r} brings {section[:-1] if section != 'unique' else 'unique'} "
-                    f"{name!r}, which {where} already has",
+                    f"trait {use.trait.name!r} brings {_SINGULAR[section]} {name!r}, which {where} already has",
                     spec.name,
                     use.line,
                 )
