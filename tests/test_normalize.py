@@ -256,6 +256,8 @@ CASES = [
     Case("check-position", "check", "position('@' in email) > 1"),
     Case("check-regex-varchar", "check", "email ~ '^.+@.+$'"),
     Case("check-varchar-eq-varchar", "check", "status <> email"),
+    Case("check-timestamptz-literal", "check", "created_at >= '2020-01-01'"),
+    Case("check-timestamptz-offset", "check", "created_at < '2030-06-01 12:30:00+02'"),
     # -- whole constraint clauses
     Case("constraint-check", "constraint", "CHECK (score > 0)"),
     Case("constraint-check-named", "constraint", "CHECK (status IN ('a', 'b'))",
@@ -410,6 +412,10 @@ DIFFERENT = [
     ("view-join-other-key", "view-join-order-by-position",
      "SELECT a.id, o.name FROM accounts a JOIN orgs o ON o.id = a.id"
      " WHERE a.status IN ('x', 'y') ORDER BY 1"),
+    ("timestamp-other-day", "check-timestamptz-literal", "created_at >= '2020-01-02'"),
+    ("timestamp-other-offset", "check-timestamptz-offset",
+     "created_at < '2030-06-01 12:30:00+03'"),
+    ("text-date-vs-other-date", "default-date-literal", "'2020-01-01 00:00:01'"),
     ("exclude-other-operator", "constraint-exclude", "EXCLUDE USING gist (during WITH =)"),
     ("plpgsql-other-statement", "plpgsql-layout",
      "begin new.status := 'inactive'; if new.score > 0 then "

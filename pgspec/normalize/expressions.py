@@ -17,6 +17,7 @@ stay different, constants keep their text, ``AND``/``OR`` and operators are neve
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -443,6 +444,14 @@ class _Canon:
             return arg  # (ARRAY['a'::character varying])::text[]
         return node
 
+    def visit_A_Const(self, node: ast.A_Const, scope: Scope) -> ast.Node:
+        text = _string_const(node)
+        if text is not None:
+            moment = _canonical_timestamp(text)
+            if moment is not None:
+                node.val = ast.String(sval=moment)
+        return node
+
     # -- operators
 
     def visit_A_Expr(self, node: ast.A_Expr, scope: Scope) -> ast.Node:
@@ -562,6 +571,30 @@ def _expand_between(node: ast.A_Expr) -> Any:
         enums.BoolExprType.OR_EXPR,
         [_op("<", node.lexpr, low), _op(">", copy.deepcopy(node.lexpr), high)],
     )
+
+
+@lru_cache(maxsize=4096)
+def _canonical_timestamp(text: str) -> str | None:
+    """One spelling for a literal that is an ISO date or timestamp, else None.
+
+    The server stores ``'2024-01-01'`` on a timestamptz as a point in time and prints it back as
+    ``'2024-01-01 00:00:00+00'`` in the reading session's time zone. Both spellings become the
+    UTC timestamp without zone. This assumes the fragment was created, and is read, in UTC
+    (Supabase's setting); a literal with an explicit offset is converted, so it stays distinct.
+    """
+    value = text.strip()
+    if len(value) < 10 or value[4] != "-" or value[7] != "-" or not value[:4].isdigit():
+        return None
+    candidate = value
+    if len(candidate) > 3 and candidate[-3] in "+-" and candidate[-2:].isdigit():
+        candidate += ":00"  # PostgreSQL prints '+00'; Python wants '+00:00'
+    try:
+        moment = datetime.datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
 
 
 @lru_cache(maxsize=4096)
