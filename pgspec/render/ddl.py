@@ -175,10 +175,11 @@ def composite_sql(comp: CompositeType) -> list[str]:
     return [f"CREATE TYPE {comp.key} AS {body};", *comment("TYPE", comp.key, comp.comment)]
 
 
-def sequence_options(seq: Sequence, sep: str) -> str:
-    """The option list shared by CREATE SEQUENCE and an identity column's sequence."""
-    options = [
-        f"AS {type_sql(seq.type)}",
+def sequence_options(seq: Sequence, sep: str, *, identity: bool = False) -> str:
+    """The option list shared by CREATE SEQUENCE and an identity column's sequence (whose type
+    is the column's: the server refuses an AS there)."""
+    options = [] if identity else [f"AS {type_sql(seq.type)}"]
+    options += [
         f"START WITH {seq.start}",
         f"INCREMENT BY {seq.increment}",
         "NO MINVALUE" if seq.min_value is None else f"MINVALUE {seq.min_value}",
@@ -209,7 +210,7 @@ def column_sql(col: Column, *, with_default: bool = True, identity_seq: Sequence
     if col.identity:
         text = f"GENERATED {col.identity.upper()} AS IDENTITY"
         if identity_seq is not None:
-            text += f" (SEQUENCE NAME {identity_seq.key} {sequence_options(identity_seq, ' ')})"
+            text += f" (SEQUENCE NAME {identity_seq.key} {sequence_options(identity_seq, ' ', identity=True)})"
         parts.append(text)
     if col.generated is not None:
         parts.append(f"GENERATED ALWAYS AS ({expr(col.generated)}) STORED")
