@@ -621,3 +621,14 @@ def _pglast_deparsed(kind: str, text: str) -> str:
 def test_dump_reader_text_equals_written(case: Case, stored: dict[str, str | Exception]) -> None:
     dumped = _pglast_deparsed(case.kind, _server_text(stored, case.id))
     assert equivalent(case.kind, case.hand_written, dumped), f"{case.hand_written!r} vs {dumped!r}"
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.kind != "body"], ids=[c.id for c in CASES if c.kind != "body"]
+)
+def test_canonical_form_is_stable(case: Case) -> None:
+    """Canonical text normalises to itself, so it can be stored and compared again."""
+    from pgspec.normalize import canonical
+
+    once = canonical(case.kind, case.hand_written)
+    assert canonical(case.kind, once) == once
