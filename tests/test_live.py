@@ -162,11 +162,21 @@ CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION app.on_ddl();
 """
 
 
+@pytest.fixture(scope="module")
+def _rich_catalogs() -> dict[str, Catalog]:
+    """SCHEMA is read once per server for the module: the Catalog is a plain value, and the
+    tests below only look at it."""
+    return {}
+
+
 @pytest.fixture
-def read_rich(any_pg: Server, make_db: Callable[..., str]) -> Catalog:
-    dsn = make_db(server=any_pg)
-    run_sql(dsn, SCHEMA)
-    return introspect(dsn)
+def read_rich(any_pg: Server, _rich_catalogs: dict[str, Catalog],
+              make_db: Callable[..., str]) -> Catalog:
+    if any_pg.dsn not in _rich_catalogs:
+        dsn = make_db(server=any_pg)
+        run_sql(dsn, SCHEMA)
+        _rich_catalogs[any_pg.dsn] = introspect(dsn)
+    return _rich_catalogs[any_pg.dsn]
 
 
 def _keys(catalog: Catalog, attr: str) -> set[str]:
@@ -588,9 +598,16 @@ def test_a_role_with_a_password_reads_like_any_other(any_pg: Server,
           CREATE ROLE pgspec_login LOGIN PASSWORD '{SECRET}';
         END IF; END $$;
         CREATE TABLE public.t (id int);""")
-    catalog = introspect(make_conninfo(dsn, user="pgspec_login", password=SECRET))
+    as_login = make_conninfo(dsn, user="pgspec_login", password=SECRET)
+    catalog = introspect(as_login)
     assert set(catalog.tables) == {"public.t"}
     assert SECRET not in catalog.source and catalog.source.startswith("postgresql://pgspec_login@")
+    # Without CONNECT on the database, the role is refused: said plainly, password unsaid.
+    run_sql(dsn, f"REVOKE CONNECT ON DATABASE {conninfo_to_dict(dsn)['dbname']} FROM PUBLIC")
+    with pytest.raises(SourceError) as caught:
+        introspect(as_login)
+    assert str(caught.value).endswith(": permission denied")
+    assert SECRET not in str(caught.value)
 
 
 def test_describe_dsn_never_includes_the_password() -> None:

@@ -106,6 +106,8 @@ def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) ->
     """
     text = str(exc)
     lower = text.lower()
+    # The server's own refusal ("FATAL:  role "x" does not exist"), when it got that far.
+    fatal = lower.split("fatal:", 1)[1].strip() if "fatal:" in lower else ""
     if "timeout expired" in lower or "timed out" in lower:
         # libpq, and psycopg after it, wait at least 2 seconds whatever smaller value is asked.
         return f"timed out after {max(timeout, 2)}s"
@@ -113,9 +115,9 @@ def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) ->
         return "authentication failed"
     if "password" in lower and ("no password supplied" in lower or "requires a password" in lower):
         return "authentication failed: the server requires a password"
-    if "role" in lower and "does not exist" in lower:
+    if fatal.startswith('role "') and "does not exist" in fatal:
         return f"authentication failed: role {params.get('user', '')!r} does not exist"
-    if "database" in lower and "does not exist" in lower:
+    if fatal.startswith('database "') and "does not exist" in fatal:
         return f"database {params.get('dbname', '')!r} does not exist"
     if "no pg_hba.conf entry" in lower:
         return "permission denied: no pg_hba.conf entry for this host, user and database"
