@@ -1,0 +1,177 @@
+"""What replaying a script has built so far, and the name resolution every statement needs.
+
+The replayer applies statements in order, as a server would, to a mutable set of objects; the
+Catalog (immutable) is made once at the end. Names resolve through the script's
+``search_path`` the way the server resolves them: an unqualified name is created in the first
+schema of the path and looked up schema by schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pglast import ast
+from pglast.stream import RawStream
+
+from pgspec.catalog import KINDS, Catalog, Schema, Table, Warning
+from pgspec.errors import SqlError
+from pgspec.normalize.types import BUILTIN_TYPES, format_type_name
+from pgspec.quoting import qualified
+
+#: Spellings of serial types and the integer type they stand for (PostgreSQL's
+#: transformColumnDefinition).
+SERIAL_TYPES = {
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+}
+
+
+def deparse(node: Any) -> str:
+    """SQL text of a parse-tree fragment (pglast's deparser, never string surgery)."""
+    return RawStream()(node)
+
+
+def names_of(nodes: Iterable[Any] | None) -> list[str]:
+    """String values of a name list (``(String, String)`` -> ``["schema", "name"]``)."""
+    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+
+
+def any_name(nodes: Iterable[Any] | None) -> str | None:
+    """A collation/opclass name: bare when unqualified or in pg_catalog, else qualified."""
+    parts = names_of(nodes)
+    if not parts:
+        return None
+    if len(parts) > 1 and parts[0] == "pg_catalog":
+        parts = parts[1:]
+    return parts[0] if len(parts) == 1 else qualified(*parts)
+
+
+class State:
+    """Objects built so far (one dict per kind, keyed like the Catalog) and the session state."""
+
+    def __init__(self, file: str, keep: Callable[[str], bool]) -> None:
+        self.file = file
+        self.keep = keep
+        self.objects: dict[str, dict[str, Any]] = {plural: {} for plural in KINDS.values()}
+        self.search_path: list[str] = ["public"]
+        self.warnings: list[Warning] = []
+        self.location: str | None = None
+        #: Every schema created, kept or not (name resolution needs them all).
+        self.known_schemas: set[str] = {"public"}
+        #: ``schema.name`` of every type and relation, kept or not, for type resolution.
+        self.known_types: set[str] = set()
+        #: Primary key columns of every table, kept or not, for ``REFERENCES t`` without columns.
+        self.primary_keys: dict[str, list[str]] = {}
+        #: ``schema.name`` -> [function keys] of every function, for trigger resolution.
+        self.function_names: dict[str, list[str]] = {}
+        # A fresh database has ``public``; pg_dump leaves it out. initdb's comment on it is the
+        # server's, not the user's, and no reader reports it.
+        if keep("public"):
+            self.objects["schemas"]["public"] = Schema(name="public")
+
+    # ------------------------------------------------------------------ objects
+
+    def kind(self, plural: str) -> dict[str, Any]:
+        return self.objects[plural]
+
+    def put(self, plural: str, obj: Any) -> None:
+        """Store ``obj`` if its schema is in scope (objects outside it cost no memory)."""
+        schema = getattr(obj, "schema_name", None)
+        if schema is not None and not self.keep(schema):
+            return
+        self.objects[plural][obj.key] = obj
+
+    def update(self, plural: str, key: str, **changes: Any) -> Any:
+        obj = self.objects[plural].get(key)
+        if obj is None:
+            return None
+        new = obj.model_copy(update=changes)
+        self.objects[plural][key] = new
+        return new
+
+    def table(self, key: str) -> Table | None:
+        return self.objects["tables"].get(key)
+
+    def warn(self, object_type: str, name: str, message: str = "not modelled by pgspec") -> None:
+        self.warnings.append(
+            Warning(object_type=object_type, name=name, message=message, location=self.location)
+        )
+
+    def error(self, message: str) -> SqlError:
+        line = int(self.location.rsplit(":", 1)[1]) if self.location else None
+        return SqlError(message, file=self.file, line=line)
+
+    # ------------------------------------------------------------------ names
+
+    def path(self) -> list[str]:
+        return [s for s in self.search_path if s not in ("$user", "pg_catalog", "pg_temp")]
+
+    def creation_schema(self) -> str:
+        """Where an unqualified CREATE puts its object: the first schema of the path that exists.
+
+        (PostgreSQL: the first existing schema of search_path; "$user" only when it exists.)
+        """
+        for schema in self.path():
+            if schema in self.known_schemas:
+                return schema
+        raise self.error("no schema has been selected to create in (search_path is empty)")
+
+    def lookup(self, name: str, exists: Callable[[str], bool]) -> str:
+        """Schema of an unqualified existing object: the first schema of the path holding it."""
+        for schema in self.path():
+            if exists(qualified(schema, name)):
+                return schema
+        try:
+            return self.creation_schema()
+        except SqlError:
+            return "public"
+
+    def relation_key(self, rv: ast.RangeVar, *, create: bool = False) -> tuple[str, str]:
+        """``(schema, name)`` of a relation named in a statement."""
+        if rv.schemaname:
+            return rv.schemaname, rv.relname
+        if create:
+            return self.creation_schema(), rv.relname
+        known = self.objects
+
+        def exists(key: str) -> bool:
+            return (
+                key in known["tables"]
+                or key in known["views"]
+                or key in known["materialized_views"]
+                or key in known["sequences"]
+                or key in self.known_types
+            )
+
+        return self.lookup(rv.relname, exists), rv.relname
+
+    def object_key(self, parts: list[str], exists: Callable[[str], bool]) -> tuple[str, str]:
+        """``(schema, name)`` from a possibly qualified name list."""
+        if len(parts) >= 2:
+            return parts[-2], parts[-1]
+        return self.lookup(parts[0], exists), parts[0]
+
+    def type_text(self, node: ast.TypeName) -> str:
+        """Canonical type of a parsed type name, resolving unqualified user types by path."""
+        names = names_of(node.names)
+        schema = "public"
+        if len(names) == 1 and names[0] not in BUILTIN_TYPES:
+            schema = self.lookup(names[0], self.known_types.__contains__)
+        try:
+            return format_type_name(node, schema)
+        except SqlError as exc:
+            raise self.error(exc.problem.message) from None
+
+    # ------------------------------------------------------------------ result
+
+    def catalog(self, source: str) -> Catalog:
+        return Catalog(
+            **{plural: dict(sorted(objs.items())) for plural, objs in self.objects.items()},
+            warnings=list(self.warnings),
+            source=source,
+        )
