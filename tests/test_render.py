@@ -36,7 +36,7 @@ from pgspec.catalog import (
     Trigger,
     View,
 )
-from pgspec.errors import SqlError
+from pgspec.errors import SqlError, UnsupportedError
 from pgspec.render import SPLIT_FILES, render, render_split
 from tests.fix_db import run_sql
 from tests.pgserver import Server
@@ -620,3 +620,53 @@ def test_externals_are_never_rendered() -> None:
     assert "auth" not in text
     assert "CREATE TABLE public.profiles" in text
     assert "CREATE SCHEMA" not in text
+
+
+def test_what_calls_a_catalog_function_is_placed_in_the_third_file() -> None:
+    schema, functions, rest = render_split(full_catalog()).values()
+    for moved in ("CREATE VIEW public.z_tokens AS", "CREATE VIEW public.a_tokens AS",
+                  "ALTER DOMAIN public.token_text SET DEFAULT public.make_token();",
+                  "ADD CONSTRAINT token_text_check CHECK (public.is_token(VALUE));",
+                  "ADD COLUMN slug text GENERATED ALWAYS AS (public.slugify(body)) STORED",
+                  "ADD CONSTRAINT accounts_token_check CHECK (public.is_token(token));"):
+        assert moved in rest
+        assert moved not in schema
+    assert rest.index("CREATE VIEW public.z_tokens") < rest.index("CREATE VIEW public.a_tokens")
+    # Views that call nothing of the catalog stay with the tables.
+    assert "CREATE VIEW public.v_accounts" in schema
+    assert "CREATE FUNCTION" not in schema + rest and "CREATE TABLE" not in functions + rest
+
+
+def test_comments_settings_and_trailing_sql_comments(make_db: Callable[..., str], pg: Server, tmp_path: Path) -> None:
+    catalog = catalog_of(
+        Schema(name="public", comment="standard public schema, ours now"),
+        Schema(name="My Schema"),
+        Table(schema="public", name="t", columns=[
+            Column(name="at", type="timestamp with time zone", default="now() -- when it happened"),
+            Column(name="n", type="integer", not_null=True),
+        ]),
+        Constraint(schema="public", table="t", name="t_n_check", kind="check", expression="n > 0 -- positive"),
+        View(schema="public", name="v", query="SELECT n FROM t -- all of them\n;"),
+        fn("f", "SELECT 1", returns="integer", language="sql",
+           config={"search_path": '"My Schema", public, "$user"'}),
+    )
+    text = render(catalog)
+    assert "CREATE SCHEMA IF NOT EXISTS public" not in text
+    dsn = make_db()
+    apply(pg, dsn, tmp_path, catalog)
+    assert one(dsn, "SELECT obj_description('public'::regnamespace, 'pg_namespace')") == "standard public schema, ours now"
+    assert one(dsn, "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'") is True
+    assert one(dsn, "SELECT count(*) FROM pg_constraint WHERE conname = 't_n_check'") == 1
+    assert one(dsn, "SELECT proconfig FROM pg_proc WHERE proname = 'f'") == [
+        'search_path="My Schema", public, "$user"']
+
+
+def test_a_statement_that_cannot_move_and_needs_a_later_file_is_refused() -> None:
+    catalog = catalog_of(
+        fn("make_token", "SELECT 'x'", language="sql"),
+        View(schema="public", name="tokens", query="SELECT public.make_token() AS t"),
+        # A composite type cannot wait for file 3, but its attribute needs the view's row type.
+        CompositeType(schema="public", name="holder", attributes=[Attribute(name="t", type="public.tokens")]),
+    )
+    with pytest.raises(UnsupportedError, match=r"cannot order 'type:public\.holder'"):
+        render(catalog)

@@ -121,8 +121,9 @@ def comment(kind: str, target: str, text: str | None) -> list[str]:
 
 
 def schema_sql(name: str, schema: Schema | None) -> list[str]:
-    return [f"CREATE SCHEMA IF NOT EXISTS {quote(name)};",
-            *comment("SCHEMA", quote(name), schema.comment if schema else None)]
+    """CREATE SCHEMA, except for public, which every database has (only its comment)."""
+    create = [] if name == "public" else [f"CREATE SCHEMA IF NOT EXISTS {quote(name)};"]
+    return [*create, *comment("SCHEMA", quote(name), schema.comment if schema else None)]
 
 
 def extension_sql(ext: Extension) -> list[str]:

@@ -220,7 +220,11 @@ class _Builder:
         for objects in (c.enums, c.domains, c.composite_types, c.sequences, c.tables, c.views,
                         c.materialized_views, c.functions):
             names.update(o.schema_name for o in self.live(objects))
-        for name in sorted(names - {"public", "pg_catalog"}):
+        names.discard("pg_catalog")
+        public = c.schemas.get("public")
+        if public is None or public.comment is None:
+            names.discard("public")  # exists already; rendered only to set its comment
+        for name in sorted(names):
             key = qualified(name)
             if key not in self.ext:
                 self.add("schema", key, c.schemas.get(key), detail=name)
