@@ -238,7 +238,7 @@ def test_custom_format(pg: Server, make_db: Callable[..., str], tmp_path: Path,
     monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
     assert _differences(read_dump(path), introspect(dsn)) == []
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
-    with pytest.raises(DumpError, match="pg_restore -f out.sql"):
+    with pytest.raises(DumpError, match=r"pg_restore -f out\.sql"):
         read_dump(path)
     assert dbname_of(dsn)
 

@@ -1,0 +1,150 @@
+"""Table constraints (primary key, unique, foreign key, check, exclude) from parse trees.
+
+Unnamed constraints get the server's names (``pgspec.naming``); NOT NULL constraints are not
+Constraints but the column's ``not_null`` (catalog.py), and a primary key makes its columns NOT
+NULL, as the server does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast, enums
+
+from pgspec import naming
+from pgspec.catalog import Constraint
+from pgspec.quoting import qualified
+from pgspec.sources.replay.state import State, deparse, names_of
+
+_ACTIONS = {
+    "a": "no action",
+    "r": "restrict",
+    "c": "cascade",
+    "n": "set null",
+    "d": "set default",
+}
+_MATCH = {"s": "simple", "f": "full", "p": "partial"}
+
+CT = enums.ConstrType
+
+
+def referenced_columns(node: Any) -> list[str]:
+    """Column names an expression refers to, in order of appearance (for CHECK names)."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, ast.ColumnRef):
+            fields = value.fields or ()
+            if fields and isinstance(fields[-1], ast.String):
+                found.append(fields[-1].sval)
+            return
+        if isinstance(value, ast.Node):
+            for attr in value:
+                walk(getattr(value, attr))
+        elif isinstance(value, tuple | list):
+            for item in value:
+                walk(item)
+
+    walk(node)
+    return found
+
+
+def set_not_null(state: State, table_key: str, columns: list[str]) -> None:
+    table = state.table(table_key)
+    if table is None:
+        return
+    cols = [c.model_copy(update={"not_null": True}) if c.name in columns else c
+            for c in table.columns]
+    state.update("tables", table_key, columns=cols)
+
+
+def add_constraint(
+    state: State, schema: str, table: str, node: ast.Constraint, column: str | None = None
+) -> None:
+    """Apply one constraint clause (column-level when ``column`` is given) to a table."""
+    key = qualified(schema, table)
+    kind = node.contype
+    if kind == CT.CONSTR_NOTNULL:
+        # PostgreSQL 18 names NOT NULL constraints (``CONSTRAINT x NOT NULL col``); pgspec keeps
+        # them as the column attribute only.
+        cols = [column] if column else names_of(node.keys)
+        set_not_null(state, key, cols)
+        return
+    if kind in (CT.CONSTR_NULL, CT.CONSTR_DEFAULT, CT.CONSTR_IDENTITY, CT.CONSTR_GENERATED):
+        return
+    if kind in (CT.CONSTR_ATTR_DEFERRABLE, CT.CONSTR_ATTR_NOT_DEFERRABLE,
+                CT.CONSTR_ATTR_DEFERRED, CT.CONSTR_ATTR_IMMEDIATE,
+                CT.CONSTR_ATTR_ENFORCED, CT.CONSTR_ATTR_NOT_ENFORCED):
+        return
+    columns = [column] if column else names_of(node.keys)
+    fields: dict[str, Any] = {
+        "deferrable": bool(node.deferrable),
+        "initially_deferred": bool(node.initdeferred),
+    }
+    if kind == CT.CONSTR_PRIMARY:
+        ctype = "primary_key"
+        name = node.conname or naming.primary_key_name(table)
+        fields["include"] = names_of(node.including)
+        set_not_null(state, key, columns)
+        state.primary_keys[key] = columns
+    elif kind == CT.CONSTR_UNIQUE:
+        ctype = "unique"
+        name = node.conname or naming.unique_name(table, columns)
+        fields["include"] = names_of(node.including)
+        fields["nulls_not_distinct"] = bool(node.nulls_not_distinct)
+    elif kind == CT.CONSTR_CHECK:
+        ctype = "check"
+        expr = node.raw_expr
+        if node.conname:
+            name = node.conname
+        else:
+            table_obj = state.table(key)
+            table_cols = {c.name for c in table_obj.columns} if table_obj else set()
+            refs = [c for c in referenced_columns(expr) if c in table_cols or c == column]
+            name = naming.check_name(table, refs)
+        fields["expression"] = deparse(expr)
+        fields["no_inherit"] = bool(node.is_no_inherit)
+        columns = []
+    elif kind == CT.CONSTR_FOREIGN:
+        ctype = "foreign_key"
+        columns = [column] if column else names_of(node.fk_attrs)
+        name = node.conname or naming.foreign_key_name(table, columns)
+        ref_schema, ref_table = state.relation_key(node.pktable)
+        ref_key = qualified(ref_schema, ref_table)
+        ref_cols = names_of(node.pk_attrs) or list(state.primary_keys.get(ref_key, []))
+        fields.update(
+            references=ref_key,
+            references_columns=ref_cols,
+            on_delete=_ACTIONS.get(node.fk_del_action, "no action"),
+            on_update=_ACTIONS.get(node.fk_upd_action, "no action"),
+            match=_MATCH.get(node.fk_matchtype, "simple"),
+        )
+    elif kind == CT.CONSTR_EXCLUSION:
+        ctype = "exclude"
+        cols = []
+        for pair in node.exclusions or ():
+            elem = pair[0]
+            if isinstance(elem, ast.IndexElem) and elem.name:
+                cols.append(elem.name)
+            else:
+                cols.append("expr")
+        name = node.conname or naming.exclusion_name(table, cols)
+        fields["definition"] = deparse(_without_name(node))
+        fields["include"] = names_of(node.including)
+        columns = [c for c in cols if c != "expr"]
+    else:
+        state.warn("constraint", qualified(schema, table, node.conname or "?"),
+                   f"constraint kind {kind.name} is not modelled by pgspec")
+        return
+    state.put(
+        "constraints",
+        Constraint(schema=schema, table=table, name=name, kind=ctype, columns=columns, **fields),
+    )
+
+
+def _without_name(node: ast.Constraint) -> ast.Constraint:
+    """The constraint clause without ``CONSTRAINT name``, as pg_get_constraintdef prints it."""
+    clone = ast.Constraint(node())
+    clone.conname = None
+    clone.location = None
+    return clone

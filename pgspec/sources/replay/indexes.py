@@ -1,0 +1,77 @@
+"""CREATE INDEX and ALTER INDEX replayed.
+
+Index keys go through ``pgspec.sources.elements.index_key_from_node``, the conversion every
+source shares. An index attached to a partitioned parent's index (``ALTER INDEX ... ATTACH
+PARTITION``, how pg_dump restores partition indexes) belongs to the parent: the server marks
+it ``relispartition`` and pgspec, like the live reader, does not list it, nor the constraint
+it backs.
+"""
+
+from __future__ import annotations
+
+from pglast import ast, enums
+
+from pgspec import naming
+from pgspec.catalog import Index
+from pgspec.quoting import qualified
+from pgspec.sources.elements import index_key_from_node
+from pgspec.sources.replay.state import State, deparse, names_of
+
+
+def _key_name(elem: ast.IndexElem) -> str:
+    """The name PostgreSQL uses for a key when it names an index (FigureIndexColname)."""
+    if elem.name:
+        return elem.name
+    if elem.indexcolname:
+        return elem.indexcolname
+    if isinstance(elem.expr, ast.FuncCall):
+        return names_of(elem.expr.funcname)[-1]
+    if isinstance(elem.expr, ast.ColumnRef):
+        return names_of(elem.expr.fields)[-1]
+    return "expr"
+
+
+def create_index(state: State, stmt: ast.IndexStmt) -> None:
+    schema, table = state.relation_key(stmt.relation)
+    elems = list(stmt.indexParams or ())
+    name = stmt.idxname or naming.index_name(table, [_key_name(e) for e in elems])
+    key = qualified(schema, name)
+    if key in state.objects["indexes"] and stmt.if_not_exists:
+        return
+    try:
+        keys = [index_key_from_node(e, schema) for e in elems]
+    except Exception as exc:  # SqlError / UnsupportedError from the shared conversion
+        raise state.error(str(exc)) from None
+    state.put(
+        "indexes",
+        Index(
+            schema=schema,
+            name=name,
+            table=table,
+            unique=bool(stmt.unique),
+            method=stmt.accessMethod or "btree",
+            keys=keys,
+            include=[e.name for e in stmt.indexIncludingParams or () if e.name],
+            where=deparse(stmt.whereClause) if stmt.whereClause is not None else None,
+            nulls_not_distinct=bool(stmt.nulls_not_distinct),
+        ),
+    )
+
+
+def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
+    """ALTER INDEX: only ATTACH PARTITION changes what pgspec sees (the child is the parent's)."""
+    schema, _ = state.relation_key(stmt.relation)
+    for cmd in stmt.cmds or ():
+        if cmd.subtype != enums.AlterTableType.AT_AttachPartition:
+            continue
+        child = cmd.def_.name
+        c_schema = child.schemaname or schema
+        ckey = qualified(c_schema, child.relname)
+        index = state.objects["indexes"].pop(ckey, None)
+        # A partition's primary key / unique index is attached the same way; its constraint
+        # becomes a clone of the parent's (conparentid), which pgspec does not list either.
+        for con_key, con in list(state.objects["constraints"].items()):
+            if con.schema_name == c_schema and con.name == child.relname and (
+                index is None or con.table == index.table
+            ) and con.kind in ("primary_key", "unique", "exclude"):
+                del state.objects["constraints"][con_key]

@@ -1,0 +1,388 @@
+"""Schemas, extensions, comments, drops, renames, the search path, and the kinds pgspec
+reports instead of modelling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast, enums
+
+from pgspec.catalog import Extension, Schema
+from pgspec.quoting import qualified
+from pgspec.sources.replay.routines import drop_function, function_key
+from pgspec.sources.replay.state import State, deparse, names_of
+
+OT = enums.ObjectType
+
+# --------------------------------------------------------------------------- search path
+
+
+def set_search_path(state: State, value: str | None) -> None:
+    """Track ``SET search_path`` / ``set_config('search_path', ...)``."""
+    if value is None:
+        state.search_path = ["public"]
+        return
+    from pgspec.sources.replay import parse_search_path
+
+    state.search_path = parse_search_path(value)
+
+
+def variable_set(state: State, stmt: ast.VariableSetStmt) -> None:
+    if stmt.name != "search_path":
+        return
+    if stmt.kind == enums.VariableSetKind.VAR_SET_VALUE:
+        values: list[str] = []
+        for arg in stmt.args or ():
+            value = arg.val if isinstance(arg, ast.A_Const) else arg
+            if isinstance(value, ast.String):
+                values.append(value.sval)
+        state.search_path = [v for v in values if v]
+    elif stmt.kind in (enums.VariableSetKind.VAR_SET_DEFAULT, enums.VariableSetKind.VAR_RESET,
+                       enums.VariableSetKind.VAR_RESET_ALL):
+        state.search_path = ["public"]
+
+
+def select(state: State, stmt: ast.SelectStmt) -> None:
+    """``SELECT pg_catalog.set_config('search_path', '', false)`` (pg_dump); others ignored."""
+    for target in stmt.targetList or ():
+        call = target.val
+        if not isinstance(call, ast.FuncCall) or names_of(call.funcname)[-1] != "set_config":
+            continue
+        args = call.args or ()
+        if len(args) >= 2 and all(isinstance(a, ast.A_Const) for a in args[:2]):
+            name, value = args[0].val, args[1].val
+            if isinstance(name, ast.String) and name.sval == "search_path":
+                set_search_path(state, value.sval if isinstance(value, ast.String) else "")
+
+
+# --------------------------------------------------------------------------- schemas, extensions
+
+
+def create_schema(state: State, stmt: ast.CreateSchemaStmt, apply: Any) -> None:
+    name = stmt.schemaname or (stmt.authrole.rolename if stmt.authrole else None)
+    if name is None:
+        return
+    state.known_schemas.add(name)
+    if name not in state.objects["schemas"] and state.keep(name):
+        state.objects["schemas"][name] = Schema(name=name)
+    if stmt.schemaElts:
+        saved = state.search_path
+        state.search_path = [name]
+        try:
+            for element in stmt.schemaElts:
+                apply(element)
+        finally:
+            state.search_path = saved
+
+
+def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
+    fields: dict[str, Any] = {"name": stmt.extname}
+    for opt in stmt.options or ():
+        if opt.defname == "schema":
+            fields["schema"] = opt.arg.sval
+        elif opt.defname == "new_version":
+            fields["version"] = opt.arg.sval
+    if stmt.extname in state.objects["extensions"] and stmt.if_not_exists:
+        return
+    schema = fields.get("schema")
+    if schema is None:
+        try:
+            schema = state.creation_schema()
+        except Exception:
+            schema = "public"
+        fields["schema"] = schema
+    if state.keep(schema):
+        state.objects["extensions"][stmt.extname] = Extension(**fields)
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _relation_from_names(state: State, parts: list[str]) -> tuple[str, str]:
+    rv = ast.RangeVar(schemaname=parts[-2] if len(parts) > 1 else None, relname=parts[-1])
+    return state.relation_key(rv)
+
+
+def _target(state: State, objtype: Any, obj: Any) -> tuple[str, str] | None:
+    """``(plural, key)`` of the object a COMMENT/DROP names, or None when pgspec has no such."""
+    if objtype == OT.OBJECT_SCHEMA:
+        return "schemas", qualified(obj.sval)
+    if objtype == OT.OBJECT_EXTENSION:
+        return "extensions", qualified(obj.sval)
+    if objtype in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE,
+                   OT.OBJECT_INDEX, OT.OBJECT_FOREIGN_TABLE):
+        schema, name = _relation_from_names(state, names_of(obj))
+        plural = {
+            OT.OBJECT_TABLE: "tables",
+            OT.OBJECT_VIEW: "views",
+            OT.OBJECT_MATVIEW: "materialized_views",
+            OT.OBJECT_SEQUENCE: "sequences",
+            OT.OBJECT_INDEX: "indexes",
+            OT.OBJECT_FOREIGN_TABLE: "tables",
+        }[objtype]
+        key = qualified(schema, name)
+        if plural == "tables" and key not in state.objects["tables"]:
+            # COMMENT ON TABLE works on views and composite types too.
+            for other in ("views", "materialized_views", "composite_types"):
+                if key in state.objects[other]:
+                    return other, key
+        return plural, key
+    if objtype in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
+        parts = names_of(obj.names) if isinstance(obj, ast.TypeName) else names_of(obj)
+        schema, name = state.object_key(parts, state.known_types.__contains__)
+        key = qualified(schema, name)
+        for plural in ("enums", "domains", "composite_types"):
+            if key in state.objects[plural]:
+                return plural, key
+        return "enums", key
+    if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+        key = function_key(state, obj)
+        return ("functions", key) if key else None
+    if objtype in (OT.OBJECT_TABCONSTRAINT, OT.OBJECT_TRIGGER, OT.OBJECT_POLICY):
+        *rel, name = names_of(obj)
+        schema, table = _relation_from_names(state, rel)
+        plural = {OT.OBJECT_TABCONSTRAINT: "constraints", OT.OBJECT_TRIGGER: "triggers",
+                  OT.OBJECT_POLICY: "policies"}[objtype]
+        return plural, qualified(schema, table, name)
+    return None
+
+
+def comment(state: State, stmt: ast.CommentStmt) -> None:
+    text = stmt.comment if stmt.comment else None
+    if stmt.objtype == OT.OBJECT_COLUMN:
+        *rel, column = names_of(stmt.object)
+        schema, table = _relation_from_names(state, rel)
+        key = qualified(schema, table)
+        for plural in ("tables", "views", "materialized_views"):
+            obj = state.objects[plural].get(key)
+            if obj is not None and plural == "tables":
+                cols = [c.model_copy(update={"comment": text}) if c.name == column else c
+                        for c in obj.columns]
+                state.update("tables", key, columns=cols)
+        return
+    target = _target(state, stmt.objtype, stmt.object)
+    if target is None:
+        return
+    plural, key = target
+    state.update(plural, key, comment=text)
+
+
+# --------------------------------------------------------------------------- drops
+
+
+def _drop_table_children(state: State, key: str) -> None:
+    for plural in ("constraints", "triggers", "policies"):
+        for child_key, child in list(state.objects[plural].items()):
+            if child.table_key == key:
+                del state.objects[plural][child_key]
+    for ikey, idx in list(state.objects["indexes"].items()):
+        if idx.table_key == key:
+            del state.objects["indexes"][ikey]
+    for skey, seq in list(state.objects["sequences"].items()):
+        if seq.owned_by and seq.owned_by.startswith(key + "."):
+            del state.objects["sequences"][skey]
+    state.primary_keys.pop(key, None)
+
+
+def drop(state: State, stmt: ast.DropStmt) -> None:
+    kind = stmt.removeType
+    cascade = stmt.behavior == enums.DropBehavior.DROP_CASCADE
+    for obj in stmt.objects or ():
+        if kind in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+            drop_function(state, obj, stmt.missing_ok)
+            continue
+        if kind == OT.OBJECT_SCHEMA:
+            name = obj.sval
+            state.objects["schemas"].pop(name, None)
+            state.known_schemas.discard(name)
+            if cascade:
+                for objs in state.objects.values():
+                    for key, item in list(objs.items()):
+                        if getattr(item, "schema_name", None) == name:
+                            del objs[key]
+            continue
+        target = _target(state, kind, obj)
+        if target is None:
+            continue
+        plural, key = target
+        found = state.objects[plural].pop(key, None)
+        if found is None:
+            continue
+        if plural == "tables":
+            _drop_table_children(state, key)
+            if cascade:
+                for ckey, con in list(state.objects["constraints"].items()):
+                    if con.references == key:
+                        del state.objects["constraints"][ckey]
+        if plural in ("tables", "views", "materialized_views", "composite_types", "enums",
+                      "domains"):
+            state.known_types.discard(key)
+        if plural == "materialized_views":
+            for ikey, idx in list(state.objects["indexes"].items()):
+                if idx.table_key == key:
+                    del state.objects["indexes"][ikey]
+
+
+# --------------------------------------------------------------------------- renames
+
+
+def _rekey(state: State, plural: str, old: str, obj: Any) -> None:
+    del state.objects[plural][old]
+    state.objects[plural][obj.key] = obj
+
+
+def _rename_table(state: State, schema: str, old: str, new: str) -> None:
+    old_key, new_key = qualified(schema, old), qualified(schema, new)
+    for plural in ("tables", "views", "materialized_views", "sequences", "composite_types"):
+        obj = state.objects[plural].get(old_key)
+        if obj is not None:
+            _rekey(state, plural, old_key, obj.model_copy(update={"name": new}))
+    if old_key in state.known_types:
+        state.known_types.discard(old_key)
+        state.known_types.add(new_key)
+    if old_key in state.primary_keys:
+        state.primary_keys[new_key] = state.primary_keys.pop(old_key)
+    for plural in ("constraints", "triggers", "policies", "indexes"):
+        for key, child in list(state.objects[plural].items()):
+            if child.schema_name == schema and child.table == old:
+                _rekey(state, plural, key, child.model_copy(update={"table": new}))
+    for key, con in list(state.objects["constraints"].items()):
+        if con.references == old_key:
+            state.objects["constraints"][key] = con.model_copy(update={"references": new_key})
+    for key, seq in list(state.objects["sequences"].items()):
+        if seq.owned_by and seq.owned_by.startswith(old_key + "."):
+            column = seq.owned_by[len(old_key) + 1:]
+            state.objects["sequences"][key] = seq.model_copy(
+                update={"owned_by": f"{new_key}.{column}"})
+    for key, table in list(state.objects["tables"].items()):
+        changes: dict[str, Any] = {}
+        if table.partition_of == old_key:
+            changes["partition_of"] = new_key
+        if old_key in table.inherits:
+            changes["inherits"] = [new_key if p == old_key else p for p in table.inherits]
+        if changes:
+            state.objects["tables"][key] = table.model_copy(update=changes)
+
+
+def _rename_column(state: State, schema: str, table: str, old: str, new: str) -> None:
+    key = qualified(schema, table)
+    obj = state.table(key)
+    if obj is None:
+        return
+    cols = [c.model_copy(update={"name": new}) if c.name == old else c for c in obj.columns]
+    state.update("tables", key, columns=cols)
+
+    def swap(names: list[str]) -> list[str]:
+        return [new if n == old else n for n in names]
+
+    for ckey, con in list(state.objects["constraints"].items()):
+        changes: dict[str, Any] = {}
+        if con.table_key == key:
+            changes["columns"] = swap(con.columns)
+            changes["include"] = swap(con.include)
+        if con.references == key:
+            changes["references_columns"] = swap(con.references_columns)
+        if changes:
+            state.objects["constraints"][ckey] = con.model_copy(update=changes)
+    for ikey, idx in list(state.objects["indexes"].items()):
+        if idx.table_key == key:
+            keys = [k.model_copy(update={"column": new}) if k.column == old else k
+                    for k in idx.keys]
+            state.objects["indexes"][ikey] = idx.model_copy(
+                update={"keys": keys, "include": swap(idx.include)})
+    for tkey, trig in list(state.objects["triggers"].items()):
+        if trig.table_key == key and old in trig.update_columns:
+            state.objects["triggers"][tkey] = trig.model_copy(
+                update={"update_columns": swap(trig.update_columns)})
+    old_owner = qualified(schema, table, old)
+    for skey, seq in list(state.objects["sequences"].items()):
+        if seq.owned_by == old_owner:
+            state.objects["sequences"][skey] = seq.model_copy(
+                update={"owned_by": qualified(schema, table, new)})
+    if state.primary_keys.get(key):
+        state.primary_keys[key] = swap(state.primary_keys[key])
+
+
+def rename(state: State, stmt: ast.RenameStmt) -> None:
+    kind = stmt.renameType
+    new = stmt.newname
+    if kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE,
+                OT.OBJECT_FOREIGN_TABLE):
+        schema, name = state.relation_key(stmt.relation)
+        _rename_table(state, schema, name, new)
+    elif kind == OT.OBJECT_INDEX:
+        schema, name = state.relation_key(stmt.relation)
+        key = qualified(schema, name)
+        idx = state.objects["indexes"].get(key)
+        if idx is not None:
+            _rekey(state, "indexes", key, idx.model_copy(update={"name": new}))
+        else:
+            # Renaming a constraint's index renames the constraint.
+            for ckey, con in list(state.objects["constraints"].items()):
+                if con.schema_name == schema and con.name == name:
+                    _rekey(state, "constraints", ckey, con.model_copy(update={"name": new}))
+    elif kind == OT.OBJECT_COLUMN:
+        schema, table = state.relation_key(stmt.relation)
+        _rename_column(state, schema, table, stmt.subname, new)
+    elif kind in (OT.OBJECT_TABCONSTRAINT, OT.OBJECT_TRIGGER, OT.OBJECT_POLICY):
+        schema, table = state.relation_key(stmt.relation)
+        plural = {OT.OBJECT_TABCONSTRAINT: "constraints", OT.OBJECT_TRIGGER: "triggers",
+                  OT.OBJECT_POLICY: "policies"}[kind]
+        key = qualified(schema, table, stmt.subname)
+        obj = state.objects[plural].get(key)
+        if obj is not None:
+            _rekey(state, plural, key, obj.model_copy(update={"name": new}))
+    elif kind in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
+        parts = names_of(stmt.object)
+        schema, name = state.object_key(parts, state.known_types.__contains__)
+        key = qualified(schema, name)
+        for plural in ("enums", "domains", "composite_types"):
+            obj = state.objects[plural].get(key)
+            if obj is not None:
+                _rekey(state, plural, key, obj.model_copy(update={"name": new}))
+        state.known_types.discard(key)
+        state.known_types.add(qualified(schema, new))
+        state.warn("type", key, "renamed types are not renamed in columns that use them")
+    elif kind in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+        key = function_key(state, stmt.object)
+        fn = state.objects["functions"].get(key) if key else None
+        if fn is not None:
+            del state.objects["functions"][key]
+            moved = fn.model_copy(update={"name": new})
+            state.objects["functions"][moved.key] = moved
+            group = state.function_names.setdefault(qualified(fn.schema_name, new), [])
+            group.append(moved.key)
+    elif kind == OT.OBJECT_SCHEMA:
+        state.warn("schema", stmt.subname or "?", "ALTER SCHEMA ... RENAME is not replayed")
+    elif kind == OT.OBJECT_ATTRIBUTE:
+        state.warn("composite_type", deparse(stmt.relation), "attribute renames not replayed")
+
+
+# --------------------------------------------------------------------------- not modelled
+
+
+def unmodelled(state: State, object_type: str, name: str, schema: str | None = None) -> None:
+    """A Warning for an object kind pgspec does not model (only inside the selected schemas)."""
+    if schema is not None and not state.keep(schema):
+        return
+    state.warn(object_type, qualified(schema, name) if schema else name)
+
+
+def define(state: State, stmt: ast.DefineStmt) -> None:
+    kinds = {
+        OT.OBJECT_AGGREGATE: "aggregate",
+        OT.OBJECT_OPERATOR: "operator",
+        OT.OBJECT_TYPE: "base type",
+        OT.OBJECT_COLLATION: "collation",
+        OT.OBJECT_TSCONFIGURATION: "text search configuration",
+        OT.OBJECT_TSDICTIONARY: "text search dictionary",
+        OT.OBJECT_TSPARSER: "text search parser",
+        OT.OBJECT_TSTEMPLATE: "text search template",
+    }
+    parts = names_of(stmt.defnames)
+    if not parts:
+        return
+    if stmt.kind == OT.OBJECT_TYPE and not stmt.definition:
+        return  # a shell type (CREATE TYPE name;) precedes its real definition
+    schema = parts[-2] if len(parts) > 1 else state.creation_schema()
+    unmodelled(state, kinds.get(stmt.kind, stmt.kind.name.lower()), parts[-1], schema)

@@ -1,0 +1,127 @@
+"""Views and materialized views replayed (CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW,
+REFRESH MATERIALIZED VIEW, ALTER VIEW ... SET/RESET options)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast, enums
+
+from pgspec.catalog import MaterializedView, View
+from pgspec.quoting import qualified
+from pgspec.sources.replay.state import State, deparse, names_of
+
+_TRUE = {"true", "on", "yes", "1", "t", "y"}
+_FALSE = {"false", "off", "no", "0", "f", "n"}
+_BOOLEAN_OPTIONS = {"security_invoker", "security_barrier"}
+
+
+def _option_value(name: str, arg: Any) -> str:
+    """A reloption value as pgspec stores it: booleans as "true"/"false", the rest as text."""
+    if arg is None:
+        value = "true"
+    elif isinstance(arg, ast.Boolean):
+        value = "true" if arg.boolval else "false"
+    elif isinstance(arg, ast.Integer):
+        value = str(arg.ival)
+    elif isinstance(arg, ast.String):
+        value = arg.sval
+    elif isinstance(arg, ast.TypeName):
+        value = names_of(arg.names)[-1]
+    else:
+        value = deparse(arg)
+    if name in _BOOLEAN_OPTIONS:
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return "true"
+        if lowered in _FALSE:
+            return "false"
+    return value.lower() if name == "check_option" else value
+
+
+def _options(elems: Any) -> dict[str, str]:
+    return {e.defname: _option_value(e.defname, e.arg) for e in elems or ()}
+
+
+def _output_names(query: Any, aliases: list[str]) -> list[str]:
+    """Output column names where the text states them (informative only; never compared)."""
+    if aliases:
+        return aliases
+    names: list[str] = []
+    for target in getattr(query, "targetList", None) or ():
+        if target.name:
+            names.append(target.name)
+        elif isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1],
+                                                                     ast.String):
+            names.append(target.val.fields[-1].sval)
+        elif isinstance(target.val, ast.FuncCall):
+            names.append(names_of(target.val.funcname)[-1])
+        else:
+            return []
+    return names
+
+
+def create_view(state: State, stmt: ast.ViewStmt) -> None:
+    if stmt.view.relpersistence == "t":
+        return
+    schema, name = state.relation_key(stmt.view, create=True)
+    key = qualified(schema, name)
+    state.known_types.add(key)
+    options = _options(stmt.options)
+    check = stmt.withCheckOption
+    if check == enums.ViewCheckOption.LOCAL_CHECK_OPTION:
+        options["check_option"] = "local"
+    elif check == enums.ViewCheckOption.CASCADED_CHECK_OPTION:
+        options["check_option"] = "cascaded"
+    state.put(
+        "views",
+        View(
+            schema=schema,
+            name=name,
+            query=deparse(stmt.query),
+            options=dict(sorted(options.items())),
+            columns=_output_names(stmt.query, names_of(stmt.aliases)),
+        ),
+    )
+
+
+def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
+    into = stmt.into
+    schema, name = state.relation_key(into.rel, create=True)
+    key = qualified(schema, name)
+    state.known_types.add(key)
+    if stmt.if_not_exists and key in state.objects["materialized_views"]:
+        return
+    state.put(
+        "materialized_views",
+        MaterializedView(
+            schema=schema,
+            name=name,
+            query=deparse(stmt.query),
+            with_data=not into.skipData,
+            columns=_output_names(stmt.query, names_of(into.colNames)),
+        ),
+    )
+
+
+def refresh_matview(state: State, stmt: ast.RefreshMatViewStmt) -> None:
+    schema, name = state.relation_key(stmt.relation)
+    state.update("materialized_views", qualified(schema, name), with_data=not stmt.skipData)
+
+
+def alter_view(state: State, stmt: ast.AlterTableStmt, schema: str, name: str) -> None:
+    key = qualified(schema, name)
+    view = state.objects["views"].get(key)
+    if view is None:
+        return
+    AT = enums.AlterTableType
+    options = dict(view.options)
+    for cmd in stmt.cmds or ():
+        if cmd.subtype == AT.AT_SetRelOptions:
+            options.update(_options(cmd.def_))
+        elif cmd.subtype == AT.AT_ResetRelOptions:
+            for elem in cmd.def_ or ():
+                options.pop(elem.defname, None)
+        elif cmd.subtype == AT.AT_ColumnDefault:
+            continue
+    state.update("views", key, options=dict(sorted(options.items())))
