@@ -337,3 +337,26 @@ def test_team_spec_loads() -> None:
         pytest.skip("schema/ is not written yet")
     catalog = load_spec(schema)
     assert catalog.tables
+
+
+def test_extension_types_are_known(tmp_path: Path) -> None:
+    c = load(
+        tmp_path,
+        """
+        extensions:
+          citext: {schema: public}
+          hstore: {}
+          vector: {schema: extensions}
+          postgis_raster: {schema: gis}
+        tables:
+          t:
+            columns:
+              email: citext
+              settings: hstore
+              embedding: extensions.vector(3)
+              tile: gis.raster
+        """,
+    )
+    assert [c.type for c in c.tables["public.t"].columns] == [
+        "public.citext", "public.hstore", "extensions.vector(3)", "gis.raster",
+    ]

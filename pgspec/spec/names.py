@@ -139,6 +139,12 @@ def user_type_key(canonical: str) -> str | None:
 
     ``public.project_type[]`` -> ``public.project_type``; ``integer`` -> None.
     """
+    parts = user_type_parts(canonical)
+    return qualified(*parts) if parts else None
+
+
+def user_type_parts(canonical: str) -> tuple[str, str] | None:
+    """(schema, name) of a canonical type that is not built in, else None."""
     text = canonical.removeprefix("SETOF ")
     stmts = pglast.parse_sql(f"SELECT NULL::{text}")
     node = stmts[0].stmt.targetList[0].val.typeName
@@ -151,7 +157,7 @@ def user_type_key(canonical: str) -> str | None:
         # A builtin spelled as SQL keywords (``character varying``) parses to pg_catalog names;
         # a single unknown name cannot come out of canonical_type, which qualifies user types.
         return None
-    return qualified(*names)
+    return names[0], names[1]
 
 
 def type_name(text: str, default_schema: str) -> str:
