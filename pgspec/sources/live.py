@@ -181,7 +181,7 @@ def readonly_transaction(
         yield conn
     finally:
         with contextlib.suppress(psycopg.Error):
-            if not conn.closed:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
         conn.close()
 
@@ -209,6 +209,8 @@ def introspect(
     servers older than PostgreSQL 14.
     """
     global _last_query_count
+    if isinstance(schemas, str):  # one name, not its letters
+        schemas = [schemas]
     where = describe_dsn(dsn)
     with readonly_transaction(dsn, connect_timeout) as conn:
         reader = _Reader(conn)
