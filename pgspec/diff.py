@@ -345,15 +345,27 @@ def _generic(kind: str, *, skip: Collection[str] = ()) -> Comparator:
     return compare
 
 
-for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "constraint", "trigger", "policy"):
+for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "trigger", "policy"):
     comparator(_kind)(_generic(_kind))
+
+
+@comparator("constraint")
+def compare_constraint(scope: Scope, key: str, expected: Any, actual: Any) -> Iterator[Difference]:
+    """An EXCLUDE constraint is its clause (``definition``): the columns it names are part of
+    that clause, so they are not compared a second time on their own."""
+    skip = {"columns"} if expected.kind == "exclude" and actual.kind == "exclude" else set()
+    return compare_fields("constraint", key, expected, actual, skip=skip)
 
 
 @comparator("extension")
 def compare_extension(scope: Scope, key: str, expected: Extension, actual: Extension) -> Iterator[Difference]:
-    """A spec rarely pins an extension's version or schema: compared only when both state one."""
+    """A spec rarely pins an extension's version or schema: compared only when both state one.
+    Its comment comes from the extension's own script, so it counts only when the expected
+    side states one."""
     where = _location(expected, actual)
-    yield from compare_fields("extension", key, expected, actual, skip={"version"})
+    yield from compare_fields("extension", key, expected, actual, skip={"version", "comment"})
+    if expected.comment is not None and expected.comment != actual.comment:
+        yield _changed("extension", key, "comment", expected.comment, actual.comment, where)
     for attribute, field in (("version", "version"), ("schema", "schema_name")):
         a, b = getattr(expected, field), getattr(actual, field)
         if a is not None and b is not None and a != b:

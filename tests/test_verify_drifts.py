@@ -104,7 +104,7 @@ tables:
         events: [update]
         update_of: [name, slug]
         level: row
-        when: "OLD.* IS DISTINCT FROM NEW.*"
+        when: "OLD.name IS DISTINCT FROM NEW.name"
         function: touch_updated
         comment: keeps names tidy
       accounts_audit:
@@ -475,7 +475,7 @@ DRIFTS = [
           "FOR EACH STATEMENT EXECUTE FUNCTION audit_statement('accounts')",
           [changed("trigger", "public.accounts.accounts_audit", "events")]),
     Drift("trigger-when", "CREATE OR REPLACE TRIGGER accounts_touch BEFORE UPDATE OF name, slug ON accounts "
-          "FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name) EXECUTE FUNCTION touch_updated()",
+          "FOR EACH ROW WHEN (OLD.slug IS DISTINCT FROM NEW.slug) EXECUTE FUNCTION touch_updated()",
           [changed("trigger", "public.accounts.accounts_touch", "when")]),
     Drift("trigger-dropped", "DROP TRIGGER accounts_audit ON accounts",
           [("trigger", "public.accounts.accounts_audit", "missing", None)]),

@@ -107,16 +107,16 @@ def open_source(
         return load_spec(arg)
     from pgspec.sources.sql import read_dump
 
-    return read_dump(arg, database=database)
+    return read_dump(arg, database=database, schemas=schemas)
 
 
-def open_sql(paths: Sequence[str]) -> Catalog:
+def open_sql(paths: Sequence[str], *, schemas: Collection[str] | None = None) -> Catalog:
     """SQL scripts applied in order (``verify --sql a.sql b.sql``)."""
     for path in paths:
         source_kind(path)  # a missing file is named before any reading starts
     from pgspec.sources.sql import read_sql
 
-    return read_sql(list(paths))
+    return read_sql(list(paths), schemas=schemas)
 
 
 def managed_schemas(spec: Catalog) -> set[str]:
@@ -193,7 +193,7 @@ def open_comparison(
     else:
         ask = chosen
     if scripts is not None:
-        act = open_sql(scripts)
+        act = open_sql(scripts, schemas=ask)
         actual_label = " ".join(scripts)
     else:
         act = open_source(actual, schemas=ask, database=database)  # type: ignore[arg-type]
