@@ -33,7 +33,15 @@ from pgspec.catalog import (
     Trigger,
     View,
 )
-from pgspec.deps import name_parts, parse_constraint, parse_expression, parse_query, parse_type
+from pgspec.deps import (
+    constraint_is_deferrable,
+    constraint_refs,
+    expression_refs,
+    expression_shape,
+    name_parts,
+    query_refs,
+    type_refs,
+)
 from pgspec.errors import SqlError
 from pgspec.quoting import qualified, quote
 
@@ -74,34 +82,37 @@ def _end_safe(text: str) -> str:
 
 def expr(text: str) -> str:
     """A scalar expression, checked to be exactly one."""
-    parse_expression(text)
+    expression_refs(text)
     return _end_safe(text)
 
 
+#: Top nodes an expression may have and still be written bare after DEFAULT, which takes the
+#: grammar's restricted ``b_expr``: constants, column references, plain function calls, casts of
+#: those (``::`` binds tightest, so the text is ``<primary>::type``), ARRAY[...], CASE, and SQL
+#: value functions (CURRENT_TIMESTAMP). Anything else (``a IS NULL``, ``x AND y``, COLLATE,
+#: ``AT TIME ZONE``, which the parser turns into a call) is written in parentheses, which the
+#: server drops again when it stores the default.
+_BARE_DEFAULTS = frozenset({"A_Const", "ColumnRef", "TypeCast", "A_ArrayExpr", "CaseExpr",
+                            "SQLValueFunction", "FuncCall"})
+
+
 def default_expr(text: str) -> str:
-    """An expression for ``DEFAULT``, which takes the grammar's restricted ``b_expr``: a
-    ``DEFAULT a IS NULL`` would not parse, so such expressions get parentheses."""
-    tree = parse_expression(text)
+    """An expression for ``DEFAULT``: bare where the grammar allows it, else parenthesised."""
+    shape = expression_shape(text)
     body = _end_safe(text)
-    try:
-        stmts = pglast.parse_sql(f"CREATE TABLE x (a int DEFAULT {body} NOT NULL)")
-        constraint = stmts[0].stmt.tableElts[0].constraints[0]
-        if len(stmts) == 1 and constraint.raw_expr == tree:
-            return body
-    except (pglast.parser.ParseError, AttributeError, IndexError, TypeError):
-        pass
-    return f"({body})"
+    bare = shape.node in _BARE_DEFAULTS and shape.funcformat in (None, "COERCE_EXPLICIT_CALL")
+    return body if bare else f"({body})"
 
 
 def type_sql(text: str) -> str:
     """A type name, checked to be exactly one."""
-    parse_type(text)
+    type_refs(text)
     return text.strip()
 
 
 def query_sql(text: str) -> str:
     """A view query without its trailing semicolon, checked to be exactly one SELECT."""
-    parse_query(text)
+    query_refs(text)
     statements = pglast.split(text)
     return _end_safe(statements[0])
 
@@ -252,9 +263,9 @@ def constraint_clause(con: Constraint) -> str:
     elif con.kind == "exclude":
         if con.definition is None:
             raise SqlError(f"exclusion constraint {con.key!r} has no definition")
-        parsed = parse_constraint(con.definition)
+        constraint_refs(con.definition)
         body = _end_safe(con.definition)
-        if parsed.deferrable:
+        if constraint_is_deferrable(con.definition):
             deferrable = False  # the clause already says so
     else:
         if con.references is None:
