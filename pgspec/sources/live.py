@@ -170,12 +170,21 @@ def readonly_transaction(
                 f"{where} runs postgresql {version // 10000}; pgspec reads 14 and later"
             )
         try:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # One round trip for the whole set-up. The output settings are pg_dump's: the
+            # server's deparsers print literals (timestamps, intervals) according to them, and
+            # the same database must read the same whatever the role's defaults are.
             conn.execute(
-                sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(STATEMENT_TIMEOUT))
+                sql.SQL(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+                    " SET LOCAL statement_timeout = {};"
+                    " SET LOCAL lock_timeout = {};"
+                    " SET LOCAL search_path = '';"
+                    " SET LOCAL TimeZone = 'UTC';"
+                    " SET LOCAL DateStyle = 'ISO';"
+                    " SET LOCAL IntervalStyle = 'postgres';"
+                    " SET LOCAL extra_float_digits = 3"
+                ).format(sql.Literal(STATEMENT_TIMEOUT), sql.Literal(LOCK_TIMEOUT))
             )
-            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-            conn.execute("SET LOCAL search_path = ''")
         except psycopg.Error as exc:
             raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
         yield conn
