@@ -164,7 +164,28 @@ def diff(
     found: list[Difference] = []
     for kind in KINDS:
         found.extend(_compare_kind(scope, kind, expected.objects(kind), actual.objects(kind)))
-    return sorted(found, key=_order)
+    return sorted(_fold_children(found, expected, actual), key=_order)
+
+
+_RELATIONS = ("table", "view", "materialized_view")
+_CHILDREN = ("constraint", "index", "trigger", "policy")
+
+
+def _fold_children(found: list[Difference], expected: Catalog, actual: Catalog) -> list[Difference]:
+    """A missing table is one difference: its constraints, indexes, triggers and policies go
+    with it (and likewise for an unexpected one), as its columns do."""
+    gone = {(d.name, d.change) for d in found if d.object_type in _RELATIONS and d.change != "changed"}
+    if not gone:
+        return found
+    kept = []
+    for d in found:
+        if d.object_type in _CHILDREN and d.change != "changed":
+            side = expected if d.change == "missing" else actual
+            child = side.objects(d.object_type).get(d.name)
+            if child is not None and (child.table_key, d.change) in gone:
+                continue
+        kept.append(d)
+    return kept
 
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}

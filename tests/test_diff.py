@@ -253,11 +253,18 @@ def test_rls_is_an_object_of_its_own() -> None:
     assert (found[0].expected, found[0].actual) == (True, False)
 
 
-def test_a_missing_table_is_one_difference_not_one_per_column() -> None:
+def test_a_missing_table_is_one_difference_not_one_per_column_or_child() -> None:
     objects = sample()
     table = pick(objects, Table)
-    found = diff(catalog(*objects), catalog(*[o for o in objects if o is not table]))
-    assert shapes(found) == [("table", table.key, "missing", None)]
+    children = [o for o in objects if getattr(o, "table_key", None) == table.key]
+    assert {type(o) for o in children} == {Constraint, Index, Trigger, Policy}
+    rest = [o for o in objects if o is not table and o not in children]
+    assert shapes(diff(catalog(*objects), catalog(*rest))) == [("table", table.key, "missing", None)]
+    assert shapes(diff(catalog(*rest), catalog(*objects))) == [("table", table.key, "unexpected", None)]
+    # A child missing from a table that is there is still reported.
+    assert shapes(diff(catalog(*objects), catalog(*rest, table))) == [
+        (_TYPES[type(o)], o.key, "missing", None) for o in sorted(
+            children, key=lambda o: (list(KINDS).index(_TYPES[type(o)]), o.key))]
 
 
 @needs_normalize
@@ -351,9 +358,10 @@ def test_exclude_patterns_drop_objects_their_children_and_columns() -> None:
     tmp = Table(schema="public", name="tmp_import", columns=[Column(name="a", type="integer")])
     index = Index(schema="public", table="tmp_import", name="idx_import", keys=[IndexKey(column="a")])
     keep = Table(schema="public", name="kept", columns=[Column(name="legacy_x", type="integer")])
-    expected = catalog(keep.model_copy(update={"columns": []}))
+    expected = catalog(keep.model_copy(update={"columns": []}), tmp)
     actual = catalog(tmp, index, keep)
-    assert len(diff(expected, actual, schemas=["public"])) == 3
+    assert len(diff(expected, actual, schemas=["public"])) == 2
+    # The index is named otherwise, but it is on an excluded table.
     assert diff(expected, actual, schemas=["public"], exclude=["public.tmp_*", "public.kept.legacy_*"]) == []
     func = Function(schema="public", name="tmp_fn", arguments=[Argument(type="integer")], returns="integer")
     assert diff(catalog(), catalog(func), schemas=["public"], exclude=["public.tmp_fn"]) == []

@@ -323,9 +323,8 @@ _templates: dict[str, str] = {}
 def _template(server: Server, spec: Path) -> str:
     """A database built from the rendered spec, once per server, cloned by every test."""
     if server.dsn not in _templates:
-        from pgspec.sources.spec import load_spec
-
         from pgspec.render import render
+        from pgspec.sources.spec import load_spec
 
         ddl = spec.parent / "rendered.sql"
         ddl.write_text(render(load_spec(str(spec))))
@@ -422,7 +421,7 @@ DRIFTS = [
            ("constraint", "public.accounts.accounts_max_users_check", "unexpected", None)]),
     Drift("index-predicate", "DROP INDEX idx_accounts_name_lower; CREATE INDEX idx_accounts_name_lower ON "
           "accounts (lower(name), created_at DESC NULLS LAST, slug text_pattern_ops) INCLUDE (tier) "
-          "WHERE deleted_at IS NOT NULL",
+          "WHERE deleted_at IS NOT NULL; COMMENT ON INDEX idx_accounts_name_lower IS 'case-insensitive lookup'",
           [changed("index", "public.idx_accounts_name_lower", "where")]),
     Drift("index-column-order", "DROP INDEX idx_accounts_status; "
           "CREATE INDEX idx_accounts_status ON accounts (created_at, status)",
