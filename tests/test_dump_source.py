@@ -258,3 +258,23 @@ def test_huge_lines_do_not_hang(tmp_path: Path) -> None:
     catalog = read_dump(path)
     assert set(catalog.indexes) == {"public.t_id"}
     assert time.monotonic() - started < 20
+
+
+# --------------------------------------------------------------------------- the fixture backup
+
+
+FIXTURE = ROOT / "fixtures" / "db_cluster-20-10-2025@13-48-23.backup"
+
+
+def test_fixture_backup_matches_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    """The committed Supabase-style backup (fixtures/make_backup.py) verifies clean offline."""
+    from pgspec.cli import main
+
+    assert main(["verify", "--spec", str(ROOT / "schema"), "--backup", str(FIXTURE)]) == 0
+    assert "no differences" in capsys.readouterr().out
+    project = read_dump(FIXTURE)
+    assert "public.accounts" in project.tables and "storage.objects" not in project.tables
+    storage = read_dump(FIXTURE, schemas=["storage"])
+    assert set(storage.tables) == {"storage.buckets", "storage.objects"}
+    assert 'storage.objects."Public read"' in storage.policies
+    assert set(read_dump(FIXTURE, database="analytics_scratch").tables) == {"public.scratch"}
