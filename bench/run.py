@@ -259,6 +259,18 @@ def count_queries(server: Server, databases: Sequence[str]) -> int:
     return int(row[0])
 
 
+def server_times(server: Server, databases: Sequence[str], top: int = 20) -> list[tuple[float, int, str]]:
+    """(total ms, calls, first words) of the statements run in ``databases`` since the reset."""
+    with psycopg.connect(server.dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT s.total_exec_time, s.calls, s.query FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ANY(%s)"
+            " ORDER BY s.total_exec_time DESC LIMIT %s",
+            (list(databases), top),
+        ).fetchall()
+    return [(float(ms), int(calls), " ".join(str(text).split())[:110]) for ms, calls, text in rows]
+
+
 def url_of(conninfo: str) -> str:
     """A ``postgresql://`` URL for a conninfo string (migra takes SQLAlchemy URLs only)."""
     params = conninfo_to_dict(conninfo)
@@ -564,9 +576,21 @@ def profile(bench: Bench, n: int, top: int = 25) -> str:
     del size
     workdir = OUT / str(n)
     stats_file = workdir / "diff.prof"
+    lines = []
+    if bench.counting:
+        # The server's side first, unprofiled: which catalog queries cost what. One run first
+        # to warm the server's caches, as the floor and pg_dump do before a measured run.
+        measure([*pgspec_argv(), "diff", dsns["a"], dsns["b"]])
+        reset_queries(bench.server)
+        run = measure([*pgspec_argv(), "diff", dsns["a"], dsns["b"]])
+        lines.append(f"`pgspec diff A B`, N = {n}: wall {run.wall:.2f} s, client CPU {run.cpu:.2f} s, "
+                     f"peak {run.peak_mb:.0f} MB; server time per statement (both databases):")
+        lines.extend(f"  {total:8.1f} ms  {calls:>3} calls  {text}" for total, calls, text in
+                     server_times(bench.server, list(bench.databases(n).values())))
+        lines.append("")
     subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_file), "-m", "pgspec", "diff",
                     dsns["a"], dsns["b"]], capture_output=True, check=False, cwd=ROOT)
-    lines = [f"cProfile of `pgspec diff A B`, N = {n} (self time, top {top})"]
+    lines.append(f"cProfile of `pgspec diff A B`, N = {n} (self time, top {top})")
     stats = pstats.Stats(str(stats_file))
     total = stats.total_tt  # type: ignore[attr-defined]
     entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)  # type: ignore[attr-defined]
