@@ -264,3 +264,14 @@ def test_schema_scope_of_a_spec() -> None:
     assert managed_schemas(spec) == {"public"}
     assert reader_schemas(spec) == {"public", "auth", "extensions"}
     assert default_schemas(spec) == {"public"}  # auth is Supabase's own
+
+
+def test_unmodelled_objects_are_warned_about_never_hidden(run: Run, spec: Path, applied: str) -> None:
+    run_sql(applied, "CREATE AGGREGATE public.total(integer) (sfunc = int4pl, stype = integer)")
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--format", "json")
+    data = json.loads(out)
+    assert (code, data["differences"]) == (0, [])
+    assert [(w["object_type"], w["name"]) for w in data["warnings"]] == [("aggregate", "public.total(integer)")]
+    code, out, _ = run("verify", "--spec", spec, "--dsn", applied)
+    assert code == 0
+    assert any(line.startswith("warning: aggregate public.total(integer)") for line in out.splitlines())
