@@ -199,7 +199,11 @@ def test_all_tables_views_and_enums_exist(conn: psycopg.Connection[Any]) -> None
     assert enums["source_control_provider"] == ["github", "gitlab", "bitbucket", "azure"]
     assert enums["source_control_connection_status"] == ["not_connected", "connected", "error", "pending"]
     assert enums["project_type"] == ["data_vault", "dimensional", "standard"]
-    assert all(not name.endswith("s") or name == "visibility" or name.endswith("status") for name in enums)
+    # enum types are singular (the seed's naming convention)
+    assert set(enums) == {
+        "source_control_provider", "source_control_connection_status", "project_type", "subscription_tier",
+        "member_role", "sync_status", "visibility", "connection_type", "dataset_type", "subscription_status",
+        "payment_status", "invitation_status"}
 
 
 def test_every_table_carries_the_conventions(conn: psycopg.Connection[Any]) -> None:
