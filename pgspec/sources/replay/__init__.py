@@ -27,7 +27,7 @@ from pgspec.sources.replay import (
     types,
     views,
 )
-from pgspec.sources.replay.state import State, names_of
+from pgspec.sources.replay.state import State, deparse, names_of
 
 __all__ = ["Replayer", "parse_search_path"]
 
@@ -191,6 +191,9 @@ class Replayer:
             ast.VariableSetStmt: lambda n: misc.variable_set(s, n),
             ast.SelectStmt: lambda n: misc.select(s, n),
             ast.DefineStmt: lambda n: misc.define(s, n),
+            ast.AlterObjectSchemaStmt: lambda n: s.warn(
+                "object", deparse(n.relation) if n.relation is not None else deparse(n.object),
+                "ALTER ... SET SCHEMA is not replayed by pgspec"),
         }
 
     def _create_table_as(self, node: ast.CreateTableAsStmt) -> None:
