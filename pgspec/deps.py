@@ -271,6 +271,24 @@ def type_refs(text: str) -> Refs:
     return _Collector().walk({"TypeName": cast["typeName"]})
 
 
+@lru_cache(maxsize=2048)
+def standard_body_refs(body: str) -> Refs | None:
+    """References of a SQL-standard function body (``BEGIN ATOMIC ... END`` or ``RETURN expr``),
+    or None when ``body`` is not one (then it is a string body, kept in a dollar quote).
+
+    The server parses such a body when the function is created, whatever
+    check_function_bodies says, so what it names must exist by then.
+    """
+    try:
+        stmts = json.loads(parser.parse_sql_json(f"CREATE FUNCTION x() RETURNS void LANGUAGE sql {body}"))
+    except parser.ParseError:
+        return None
+    func = _only(stmts.get("stmts", []), "CreateFunctionStmt")
+    if func is None or "sql_body" not in func:
+        return None
+    return _Collector().walk(func["sql_body"])
+
+
 @lru_cache(maxsize=4096)
 def name_parts(text: str) -> tuple[str, ...]:
     """The parts of a qualified name written as SQL (``auth.users``, ``public."My Table"``).

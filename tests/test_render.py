@@ -266,6 +266,11 @@ def full_catalog(reverse: bool = False, server_copies: bool = True) -> Catalog:
                Argument(name="n", type="text"), Argument(name="first", type="text", mode="out"),
                Argument(name="last", type="text", mode="out")]),
         fn("tagged", "SELECT '$function$'::text", language="sql", volatility="stable"),
+        # SQL-standard bodies are parsed at creation: a_atomic must come after z_atomic.
+        fn("a_atomic", "BEGIN ATOMIC\n  SELECT public.z_atomic(m.invoice) FROM public.memberships m;\nEND",
+           returns="integer", language="sql"),
+        fn("z_atomic", "BEGIN ATOMIC\n  SELECT x * 2;\nEND", returns="integer", language="sql", volatility="immutable",
+           arguments=[Argument(name="x", type="integer")]),
         fn("sum_totals", "SELECT $1", returns="public.totals", language="sql",
            arguments=[Argument(type="public.totals")]),
         Function(schema="public", name="refresh_all", kind_of_object="procedure", returns=None,
@@ -432,6 +437,8 @@ def test_every_object_kind_builds_on_the_server(any_pg: Server, make_db: Callabl
     assert one(dsn, "SELECT pg_get_function_arguments('public.split_name'::regproc)") == (
         "n text, OUT first text, OUT last text")
     assert functions["tagged()"][-1] == "SELECT '$function$'::text"
+    assert one(dsn, "SELECT public.z_atomic(21)") == 42
+    assert one(dsn, "SELECT prosqlbody IS NOT NULL FROM pg_proc WHERE proname = 'a_atomic'") is True
     assert functions["sum_totals(totals)"][7] == "totals"
     assert functions["refresh_all(boolean)"][:5] == ("p", "v", False, True, False)
     assert functions["refresh_all(boolean)"][6] == ["work_mem=64MB"]
@@ -706,3 +713,18 @@ def test_render_apply_read_back_is_the_same_catalog(
     apply(any_pg, second, tmp_path, live.model_copy(update={"externals": catalog.externals}))
     dump = [*(f"--schema={s}" for s in schemas)]
     assert _schema_dump(any_pg, second, *dump) == _schema_dump(any_pg, first, *dump)
+
+
+def test_a_return_body_is_written_bare_and_ordered(make_db: Callable[..., str], pg: Server, tmp_path: Path) -> None:
+    catalog = catalog_of(
+        fn("a_twice", "RETURN public.b_double(x) + 0", returns="integer", language="sql",
+           arguments=[Argument(name="x", type="integer")]),
+        fn("b_double", "RETURN x * 2", returns="integer", language="sql",
+           arguments=[Argument(name="x", type="integer")]),
+    )
+    text = render(catalog)
+    assert "    RETURN x * 2;" in text
+    assert text.index("public.b_double(x integer)") < text.index("public.a_twice(x integer)")
+    dsn = make_db()
+    apply(pg, dsn, tmp_path, catalog)
+    assert one(dsn, "SELECT public.a_twice(21)") == 42

@@ -40,6 +40,7 @@ from pgspec.deps import (
     expression_shape,
     name_parts,
     query_refs,
+    standard_body_refs,
     type_refs,
 )
 from pgspec.errors import SqlError
@@ -513,7 +514,10 @@ def function_sql(func: Function) -> list[str]:
             attrs.append(f"PARALLEL {func.parallel.upper()}")
     lines = [head, INDENT + " ".join(attrs)]
     lines += [INDENT + config_sql(k, func.config[k]) for k in sorted(func.config)]
-    lines.append(f"{INDENT}AS {_dollar_quote(func.body)};")
+    if func.language.lower() == "sql" and standard_body_refs(func.body) is not None:
+        lines.append(f"{INDENT}{_end_safe(func.body)};")
+    else:
+        lines.append(f"{INDENT}AS {_dollar_quote(func.body)};")
     kind = "PROCEDURE" if is_proc else "FUNCTION"
     return ["\n".join(lines), *comment(kind, signature(func), func.comment)]
 

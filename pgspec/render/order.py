@@ -24,7 +24,16 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from pgspec.catalog import Catalog, Column, Constraint, Index, Sequence, Table
-from pgspec.deps import QName, Refs, constraint_refs, expression_refs, name_parts, query_refs, type_refs
+from pgspec.deps import (
+    QName,
+    Refs,
+    constraint_refs,
+    expression_refs,
+    name_parts,
+    query_refs,
+    standard_body_refs,
+    type_refs,
+)
 from pgspec.errors import UnsupportedError
 from pgspec.quoting import qualified
 
@@ -400,6 +409,10 @@ class _Builder:
                 deps |= self.type_deps(arg.type, home) | self.expr_deps(arg.default, home)
             if func.returns is not None:
                 deps |= self.type_deps(func.returns, home)
+            body = standard_body_refs(func.body) if func.language.lower() == "sql" else None
+            if body is not None:
+                # Parsed at creation: what it names must exist (ordered among functions).
+                deps |= self.resolve(body, home)
             self.add("func", func.key, func, deps - {f"func:{func.key}"})
 
     def indexes(self) -> None:
