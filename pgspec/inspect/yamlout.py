@@ -1,0 +1,129 @@
+"""YAML text the way people write specs: block mappings, short objects on one line, SQL
+bodies and queries as ``|`` block strings.
+
+PyYAML decides quoting itself (a value that would read back as a number, a boolean or a
+flow indicator is quoted), so whatever is written loads back to the same strings; this
+module only chooses layout. Nothing is ever emitted as a YAML alias.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+#: One-line ``{type: uuid, not_null: true}`` mappings are used up to this many characters.
+FLOW_WIDTH = 100
+
+
+class Flow(dict):  # type: ignore[type-arg]
+    """A mapping written on one line (``{type: uuid, primary_key: true}``) if it fits."""
+
+
+class FlowList(list):  # type: ignore[type-arg]
+    """A list written on one line (``[free, pro]``)."""
+
+
+class Bare(str):
+    """A scalar SQL value written unquoted because YAML reads it back as the same text
+    (``0``, ``0.10``, ``true``): the spec loader keeps a number's text as written."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value.strip("\n"):
+        # A literal block keeps every character; PyYAML falls back to a quoted scalar by itself
+        # when the text cannot be a block (trailing spaces on a line, control characters).
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if "'" in value and '"' not in value and "\\" not in value and value.isprintable() and not _plain_ok(value):
+        # SQL string literals read better in double quotes than with doubled single quotes.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+def _plain_ok(value: str) -> bool:
+    """Whether PyYAML may write ``value`` unquoted in both block and flow context."""
+    analysis = yaml.emitter.Emitter.analyze_scalar(_ANALYZER, value)
+    return bool(analysis.allow_flow_plain and analysis.allow_block_plain)
+
+
+_ANALYZER = yaml.emitter.Emitter.__new__(yaml.emitter.Emitter)
+
+
+def _bare(dumper: yaml.SafeDumper, value: Bare) -> yaml.Node:
+    tag = "tag:yaml.org,2002:bool" if value in ("true", "false") else "tag:yaml.org,2002:int"
+    return dumper.represent_scalar(tag, str(value), style=None)
+
+
+def _block_map(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:  # type: ignore[type-arg]
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=False)
+
+
+def _block_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:  # type: ignore[type-arg]
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=False)
+
+
+def _fits(value: Any) -> bool:
+    """Whether a value reads well on one line: short, and no multi-line text inside."""
+    text = yaml.dump(_plain(value), Dumper=_FlowDumper, default_flow_style=True, width=10**6,
+                     sort_keys=False, allow_unicode=True).strip()
+    return len(text) <= FLOW_WIDTH and "\n" not in text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) and "\n" in value:
+        raise _Multiline
+    return value
+
+
+class _Multiline(Exception):
+    pass
+
+
+def _fits_safe(value: Any) -> bool:
+    try:
+        return _fits(value)
+    except _Multiline:
+        return False
+
+
+def _flow_map_safe(dumper: yaml.SafeDumper, value: Flow) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=_fits_safe(value))
+
+
+def _flow_list_safe(dumper: yaml.SafeDumper, value: FlowList) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=_fits_safe(value))
+
+
+class _FlowDumper(yaml.SafeDumper):
+    """Measures one-line width: every collection in flow style."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+for _dumper in (_Dumper, _FlowDumper):
+    _dumper.add_representer(str, _str)
+    _dumper.add_representer(Bare, _bare)
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(Flow, _flow_map_safe)
+_Dumper.add_representer(FlowList, _flow_list_safe)
+_Dumper.add_representer(dict, _block_map)
+_Dumper.add_representer(list, _block_list)
+
+
+def dump(data: dict[str, Any], header: str | None = None) -> str:
+    """One spec file's text; ``header`` becomes leading ``#`` comment lines."""
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6,
+                     indent=2)
+    if header:
+        text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
+    return text
