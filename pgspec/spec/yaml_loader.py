@@ -161,6 +161,13 @@ def parse_yaml(text: str, name: str) -> Any:
         raise SpecError(f"invalid YAML: {problem}", file=name, line=line) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", file=name) from None
+    except RecursionError:
+        # PyYAML composes and constructs nested collections recursively; thousands of ``[``
+        # would otherwise end pgspec with a traceback instead of naming the file.
+        # The reader's position is where composing stopped (the end, when constructing did).
+        line = min(loader.get_mark().line + 1, max(len(text.splitlines()), 1))
+        raise SpecError("invalid YAML: collections nested too deeply", file=name,
+                        line=line) from None
     finally:
         loader.dispose()
 
