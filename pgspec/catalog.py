@@ -424,3 +424,5 @@ class Difference(BaseModel):
     expected: Any = None
     actual: Any = None
     location: str | None = None
+    #: Optional advice, e.g. that only a scratch server (``--dev-db``) can compare this exactly.
+    hint: str | None = None
