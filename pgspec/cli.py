@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--database", metavar="NAME",
                          help="which database of a pg_dumpall file to read")
 
+    devdb = argparse.ArgumentParser(add_help=False)
+    devdb.add_argument("--dev-db", metavar="embedded|DSN|docker:IMAGE",
+                       help="normalise sources that are not live databases through a scratch database "
+                       "on this server (exact where offline normalisation is not: SELECT *, policies)")
+    devdb.add_argument("--dev-db-setup", metavar="FILE.sql",
+                       help="SQL applied to the scratch database first, for objects the spec relies on "
+                       "(auth.users, auth.uid(), roles), e.g. fixtures/supabase_stub.sql")
+
     parser = argparse.ArgumentParser(
         prog="pgspec",
         description="Keep a PostgreSQL schema honest: render a YAML spec to DDL and compare it "
@@ -59,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--split", metavar="OUTDIR", help="write the three init scripts into OUTDIR")
 
     verify = commands.add_parser(
-        "verify", parents=[common, compare], help="compare the spec with a database, backup or SQL",
+        "verify", parents=[common, compare, devdb], help="compare the spec with a database, backup or SQL",
         description="Compare the spec (expected) with a database, a backup or SQL scripts (actual).",
     )
     verify.add_argument("--spec", default="schema/", metavar="DIR", help="spec directory or file (default: schema/)")
@@ -69,12 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--sql", metavar="FILE", nargs="+", help="SQL scripts, applied in order")
 
     diff = commands.add_parser(
-        "diff", parents=[common, compare], help="compare any two sources",
+        "diff", parents=[common, compare, devdb], help="compare any two sources",
         description="Compare two sources: each a DSN, a spec directory or YAML file, or a SQL/dump "
         "file. The first is expected, the second actual.",
     )
     diff.add_argument("expected", metavar="SOURCE")
     diff.add_argument("actual", metavar="SOURCE")
+
+    inspect = commands.add_parser(
+        "inspect", parents=[common, devdb], help="write any source back as a YAML spec",
+        description="Write a source (a DSN, a backup, SQL files or a spec) as a YAML spec: one file "
+        "per schema, to stdout or into a directory.",
+    )
+    inspect.add_argument("source", metavar="SOURCE")
+    inspect.add_argument("-o", "--output", metavar="DIR", help="write the spec files into DIR (atomically)")
+    inspect.add_argument("--schema", action="append", metavar="NAME", dest="schemas",
+                         help="inspect only this schema (repeatable; default: all but system and Supabase schemas)")
+    inspect.add_argument("--database", metavar="NAME", help="which database of a pg_dumpall file to read")
     return parser
 
 
@@ -88,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "render":
             return _render(args)
+        if args.command == "inspect":
+            return _inspect(args)
         return _compare(args)
     except PgspecError as exc:
         if args.traceback:
@@ -138,6 +159,21 @@ def write_files(directory: Path, files: dict[str, str]) -> None:
             temp.unlink(missing_ok=True)
 
 
+def _inspect(args: argparse.Namespace) -> int:
+    from pgspec.inspect import inspect_source, write_spec
+
+    result = inspect_source(args.source, schemas=args.schemas, database=args.database,
+                            dev_db=args.dev_db, dev_db_setup=args.dev_db_setup)
+    notes = list(result.notes)
+    if args.output:
+        notes += write_spec(result, args.output)
+    else:
+        sys.stdout.write(result.stream())
+    for note in notes:
+        print(f"pgspec: warning: {note}", file=sys.stderr)
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     from pgspec.diff import diff
     from pgspec.report import render_report
@@ -149,7 +185,14 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         expected, actual = args.expected, args.actual
     found = open_comparison(expected, actual, schemas=args.schemas, database=args.database)
-    differences = diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude)
+    if args.dev_db:
+        from pgspec.devdb import normalize_comparison
+
+        found = normalize_comparison(found, expected, actual, args.dev_db, setup=args.dev_db_setup)
+    from pgspec.devdb import annotate
+
+    differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude),
+                           dev_db=bool(args.dev_db))
     sys.stdout.write(
         render_report(differences, fmt=args.format, expected_label=found.expected_label,
                       actual_label=found.actual_label, warnings=found.warnings)
