@@ -139,9 +139,24 @@ def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) ->
     return f"connection failed: {last}" if last else "connection failed"
 
 
+#: Seconds to wait for a connection when neither the caller, the DSN nor PGCONNECT_TIMEOUT says.
+DEFAULT_CONNECT_TIMEOUT = 10
+
+
+def _connect_timeout(params: dict[str, Any], requested: int | None) -> int:
+    """The caller's timeout, else the DSN's ``connect_timeout``, else ``PGCONNECT_TIMEOUT``,
+    else the default: a user who writes ``?connect_timeout=3`` must not wait 10 seconds."""
+    if requested is not None:
+        return requested
+    for value in (params.get("connect_timeout"), os.environ.get("PGCONNECT_TIMEOUT")):
+        if value is not None and str(value).strip().lstrip("-").isdigit():
+            return int(value)
+    return DEFAULT_CONNECT_TIMEOUT
+
+
 @contextlib.contextmanager
 def readonly_transaction(
-    dsn: str, connect_timeout: int = 10
+    dsn: str, connect_timeout: int | None = None
 ) -> Iterator[psycopg.Connection[DictRow]]:
     """A connection inside one read-only REPEATABLE READ transaction, rolled back at the end.
 
@@ -151,6 +166,7 @@ def readonly_transaction(
     """
     params = _conninfo(dsn)
     where = describe_dsn(dsn)
+    connect_timeout = _connect_timeout(params, connect_timeout)
     try:
         conn = psycopg.connect(
             dsn,
@@ -208,7 +224,7 @@ def _server_reason(exc: psycopg.Error) -> str:
 
 
 def introspect(
-    dsn: str, *, schemas: Collection[str] | None = None, connect_timeout: int = 10
+    dsn: str, *, schemas: Collection[str] | None = None, connect_timeout: int | None = None
 ) -> Catalog:
     """Every object in the selected schemas of a live database, as a Catalog.
 
