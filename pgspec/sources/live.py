@@ -56,7 +56,7 @@ from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
 from pgspec.sources.elements import index_key_from_node
 
-__all__ = ["describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
+__all__ = ["check_server_version", "describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
 
 #: How long one catalog query, and one wait for a lock, may take before the read gives up.
 STATEMENT_TIMEOUT = "30s"
@@ -180,11 +180,7 @@ def readonly_transaction(
             f"cannot connect to {where}: {_connect_reason(exc, params, connect_timeout)}"
         ) from None
     try:
-        version = conn.info.server_version
-        if version < q.MIN_SERVER_VERSION:
-            raise UnsupportedError(
-                f"{where} runs postgresql {version // 10000}; pgspec reads 14 and later"
-            )
+        check_server_version(conn.info.server_version, where)
         try:
             # One round trip for the whole set-up. The output settings are pg_dump's: the
             # server's deparsers print literals (timestamps, intervals) according to them, and
@@ -209,6 +205,15 @@ def readonly_transaction(
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.execute("ROLLBACK")
         conn.close()
+
+
+def check_server_version(version: int, where: str) -> None:
+    """Refuse servers older than the queries support (``server_version`` as libpq gives it,
+    e.g. 130012), naming the server, before any catalog query could fail obscurely."""
+    if version < q.MIN_SERVER_VERSION:
+        raise UnsupportedError(
+            f"{where} runs postgresql {version // 10000}; pgspec reads 14 and later"
+        )
 
 
 def _server_reason(exc: psycopg.Error) -> str:
