@@ -86,7 +86,7 @@ def test_usage_errors_exit_2(run: Run) -> None:
     assert code == 2 and "not allowed with" in err
     code, _, err = run("verify", "--format", "yaml", "--dsn", REFUSED)
     assert code == 2 and "invalid choice" in err
-    assert run("inspect", "schema/")[0] == 2  # no stubs of commands that do not exist yet
+    assert run("plan", "schema/", "schema/")[0] == 2  # no stubs of commands that do not exist yet
 
 
 def test_formats_listed_are_the_implemented_ones() -> None:
