@@ -144,9 +144,18 @@ def write_files(directory: Path, files: dict[str, str]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        # A target that is a directory makes its os.replace fail after earlier files were
+        # already replaced: refuse before writing anything, so the set stays whole.
+        for name in files:
+            if (directory / name).is_dir():
+                raise PgspecError(f"cannot write to {str(directory / name)!r}: it is a directory")
+        # mkstemp creates files private (0600); the scripts get the mode any new file gets.
+        umask = os.umask(0)
+        os.umask(umask)
         for name, text in files.items():
             fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
             temps.append((name, Path(temp)))
+            os.fchmod(fd, 0o666 & ~umask)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
                 out.write(text)
         for name, temp in temps:
