@@ -22,7 +22,7 @@ from pgspec.errors import PgspecError, SourceError
 
 #: Report formats offered on the command line (must match ``report.FORMATS``; kept literal so
 #: building the parser does not import the reporter).
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "github", "markdown")
 
 
 def _version() -> str:
@@ -61,10 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    render = commands.add_parser("render", parents=[common], help="print the spec as DDL",
-                                 description="Print the spec as DDL, or write the three init scripts.")
+    render = commands.add_parser(
+        "render", parents=[common], help="print the spec as DDL",
+        description="Print the spec as DDL, or write the three init scripts. With --check, write "
+        "nothing: compare the committed files with what the spec renders, print a unified diff "
+        "and exit 1 when they differ.",
+    )
     render.add_argument("--spec", default="schema/", metavar="DIR", help="spec directory or file (default: schema/)")
-    render.add_argument("--split", metavar="OUTDIR", help="write the three init scripts into OUTDIR")
+    output = render.add_mutually_exclusive_group()
+    output.add_argument("--split", metavar="OUTDIR", help="write the three init scripts into OUTDIR")
+    output.add_argument("--output", metavar="FILE", help="write the DDL as one script into FILE")
+    render.add_argument("--check", action="store_true",
+                        help="check that the files of --split or --output equal what the spec renders "
+                        "(exit 1 and a unified diff when not); writes nothing")
 
     verify = commands.add_parser(
         "verify", parents=[common, compare, devdb], help="compare the spec with a database, backup or SQL",
@@ -72,9 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--spec", default="schema/", metavar="DIR", help="spec directory or file (default: schema/)")
     target = verify.add_mutually_exclusive_group(required=True)
-    target.add_argument("--dsn", metavar="DSN", help="a live database (postgresql://... or key=value)")
-    target.add_argument("--backup", metavar="FILE", help="a pg_dump / pg_dumpall file (optionally gzipped)")
+    target.add_argument("--dsn", metavar="DSN", action="append",
+                        help="a live database (postgresql://... or key=value); repeat it to check several "
+                        "databases at once (one summary row each)")
+    target.add_argument("--backup", metavar="FILE", action="append",
+                        help="a pg_dump / pg_dumpall file (optionally gzipped); repeatable like --dsn")
     target.add_argument("--sql", metavar="FILE", nargs="+", help="SQL scripts, applied in order")
+    target.add_argument("--targets", metavar="FILE",
+                        help="check many targets at once: one per line, 'name  DSN-or-backup-path', "
+                        "'#' comments, $VAR from the environment")
 
     diff = commands.add_parser(
         "diff", parents=[common, compare, devdb], help="compare any two sources",
@@ -125,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    if args.check and not (args.split or args.output):
+        raise PgspecError("render --check needs the files to check: --split DIR or --output FILE")
     if not os.path.exists(args.spec):
         raise SourceError(f"spec not found: {args.spec!r}")
     from pgspec.render import render, render_split
@@ -132,10 +149,59 @@ def _render(args: argparse.Namespace) -> int:
 
     catalog = load_spec(args.spec)
     if args.split:
-        write_files(Path(args.split), render_split(catalog))
+        files = {Path(args.split) / name: text for name, text in render_split(catalog).items()}
+    elif args.output:
+        files = {Path(args.output): render(catalog)}
     else:
         sys.stdout.write(render(catalog))
+        return 0
+    if args.check:
+        return check_files(files, spec=args.spec, update=_update_command(args))
+    for directory in sorted({path.parent for path in files}):
+        write_files(directory, {path.name: text for path, text in files.items() if path.parent == directory})
     return 0
+
+
+def _update_command(args: argparse.Namespace) -> str:
+    """The command that brings the checked files up to date, for the hint after a diff."""
+    import shlex
+
+    where = ["--split", args.split] if args.split else ["--output", args.output]
+    spec = [] if args.spec == "schema/" else ["--spec", args.spec]
+    return shlex.join(["pgspec", "render", *spec, *where])
+
+
+def check_files(files: dict[Path, str], *, spec: str, update: str) -> int:
+    """``render --check``: 0 when every file holds exactly what the spec renders; else print a
+    unified diff per differing file (committed -> rendered, a missing file counting as empty)
+    and the command that updates them, and return 1. Nothing is written."""
+    import difflib
+
+    differing = []
+    for path, rendered in files.items():
+        try:
+            committed: str | None = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            committed = None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read {str(path)!r}: {exc}") from None
+        if committed == rendered:
+            continue
+        differing.append(path)
+        old = (committed or "").splitlines(keepends=True)
+        new = rendered.splitlines(keepends=True)
+        label = path.as_posix()
+        lines = difflib.unified_diff(old, new, f"{label}{'' if committed is not None else ' (missing)'}",
+                                     f"{label} (rendered from {spec})")
+        for line in lines:
+            sys.stdout.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    total = len(files)
+    if not differing:
+        print(f"{total} file{'s' if total != 1 else ''} match{'es' if total == 1 else ''} the spec {spec}")
+        return 0
+    print(f"{len(differing)} of {total} file{'s' if total != 1 else ''} differ{'s' if total == 1 else ''} "
+          f"from the spec {spec}: run `{update}` and commit the result")
+    return 1
 
 
 def write_files(directory: Path, files: dict[str, str]) -> None:
@@ -189,11 +255,18 @@ def _compare(args: argparse.Namespace) -> int:
     from pgspec.sources import open_comparison
 
     if args.command == "verify":
+        many = args.dsn or args.backup or []
+        if args.targets or len(many) > 1:
+            return _verify_targets(args, many)
         expected = args.spec
-        actual = args.dsn or args.backup or args.sql
+        actual = many[0] if many else args.sql
     else:
         expected, actual = args.expected, args.actual
-    found = open_comparison(expected, actual, schemas=args.schemas, database=args.database)
+    from pgspec.progress import progress_for
+
+    with progress_for("reading") as progress:
+        found = open_comparison(expected, actual, schemas=args.schemas, database=args.database,
+                                progress=progress)
     if args.dev_db:
         from pgspec.devdb import normalize_comparison
 
@@ -207,3 +280,20 @@ def _compare(args: argparse.Namespace) -> int:
                       actual_label=found.actual_label, warnings=found.warnings)
     )
     return 1 if differences else 0
+
+
+def _verify_targets(args: argparse.Namespace, sources: list[str]) -> int:
+    """``verify`` against several targets: one summary row each; exit 2 if any could not be
+    read, else 1 if any drifts, else 0."""
+    from pgspec.report import render_targets
+    from pgspec.targets import check_targets, exit_code, parse_targets, targets_from_args
+
+    if args.dev_db:
+        raise PgspecError("--dev-db checks one target at a time; run verify once per target")
+    if not os.path.exists(args.spec):
+        raise SourceError(f"spec not found: {args.spec!r}")
+    targets = parse_targets(args.targets) if args.targets else targets_from_args(sources)
+    outcomes = check_targets(args.spec, targets, schemas=args.schemas, exclude=args.exclude,
+                             database=args.database)
+    sys.stdout.write(render_targets(outcomes, fmt=args.format))
+    return exit_code(outcomes)

@@ -25,7 +25,7 @@ def report(fmt: str, diffs: list[Difference] = DIFFS, **extra: object) -> str:
 
 
 def test_formats_offered() -> None:
-    assert set(FORMATS) == {"json", "text"}
+    assert set(FORMATS) == {"json", "text", "github", "markdown"}
 
 
 def test_json_shape_is_the_contract() -> None:

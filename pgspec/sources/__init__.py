@@ -20,7 +20,7 @@ may be silently skipped, so other schemas are not ignored wholesale):
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -93,9 +93,19 @@ def label(arg: str) -> str:
 
 
 def open_source(
-    arg: str, *, schemas: Collection[str] | None = None, database: str | None = None
+    arg: str,
+    *,
+    schemas: Collection[str] | None = None,
+    database: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Catalog:
-    """The Catalog a SOURCE argument describes, read by the reader its kind needs."""
+    """The Catalog a SOURCE argument describes, read by the reader its kind needs.
+
+    A file is a dump when its content says so (pg_dump's header, a custom-format archive):
+    anything else is a SQL script, replayed by ``read_sql``, whose errors are ``SqlError`` and
+    which keeps every schema the script creates (a dump leaves Supabase's internal ones out).
+    ``progress(done, total)`` is told the bytes read of a dump (``pgspec.progress``).
+    """
     kind = source_kind(arg)
     if kind == "dsn":
         from pgspec.sources.live import introspect
@@ -105,9 +115,17 @@ def open_source(
         from pgspec.sources.spec import load_spec
 
         return load_spec(arg)
+    from pgspec.sources.dump import looks_like_dump
+
+    if not looks_like_dump(arg):
+        from pgspec.sources.sql import read_sql
+
+        return read_sql(arg, schemas=schemas)
     from pgspec.sources.sql import read_dump
 
-    return read_dump(arg, database=database, schemas=schemas)
+    if progress is None:
+        return read_dump(arg, database=database, schemas=schemas)
+    return read_dump(arg, database=database, schemas=schemas, progress=progress)
 
 
 def open_sql(paths: Sequence[str], *, schemas: Collection[str] | None = None) -> Catalog:
@@ -177,17 +195,19 @@ def open_comparison(
     *,
     schemas: Collection[str] | None = None,
     database: str | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Comparison:
     """Open both sides of a comparison with the scope rules of this module's docstring.
 
-    ``actual`` is one SOURCE, or a list of SQL scripts (``verify --sql``).
+    ``actual`` is one SOURCE, or a list of SQL scripts (``verify --sql``); ``progress`` is
+    given to the dump readers (``open_source``).
     """
     expected_kind = source_kind(expected)
     scripts = None if isinstance(actual, str) else list(actual)
     if scripts is None:
         source_kind(actual)  # type: ignore[arg-type]  # fail on a bad path before connecting
     chosen = frozenset(schemas) if schemas else None
-    exp = open_source(expected, schemas=chosen, database=database)
+    exp = open_source(expected, schemas=chosen, database=database, progress=progress)
     if chosen is None and expected_kind == "spec":
         ask: Collection[str] | None = reader_schemas(exp)
     else:
@@ -196,7 +216,7 @@ def open_comparison(
         act = open_sql(scripts, schemas=ask)
         actual_label = " ".join(scripts)
     else:
-        act = open_source(actual, schemas=ask, database=database)  # type: ignore[arg-type]
+        act = open_source(actual, schemas=ask, database=database, progress=progress)  # type: ignore[arg-type]
         actual_label = label(actual)  # type: ignore[arg-type]
     if chosen is None and expected_kind != "spec":
         chosen = frozenset(default_schemas(exp, act))

@@ -23,7 +23,7 @@ import gzip
 import shutil
 import subprocess
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -123,14 +123,23 @@ def looks_like_sql(path: str | Path) -> bool:
 class _Source:
     """The decompressed bytes of a file, whatever its format; closed by the reader."""
 
-    def __init__(self, path: Path, error: type[PgspecError]) -> None:
+    def __init__(
+        self, path: Path, error: type[PgspecError], progress: Callable[[int, int | None], None] | None = None
+    ) -> None:
         self.path = path
         self.error = error
         self.proc: subprocess.Popen[bytes] | None = None
+        #: ``progress(bytes of the file read, file size or None)`` after each chunk (progress.py).
+        self.progress = progress
+        self.raw: BinaryIO | None = None
+        self.produced = 0
+        self.size = path.stat().st_size if progress is not None else None
         magic = _magic(path)
         self.stream: BinaryIO
         if magic.startswith(GZIP_MAGIC):
-            self.stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115 (closed by close())
+            # The compressed file is opened here so its position can measure progress.
+            self.raw = path.open("rb")
+            self.stream = gzip.GzipFile(fileobj=self.raw, mode="rb")  # type: ignore[assignment]
         elif magic.startswith(CUSTOM_MAGIC):
             tool = shutil.which("pg_restore")
             if not tool:
@@ -149,7 +158,10 @@ class _Source:
 
     def read(self, size: int) -> bytes:
         try:
-            return self.stream.read(size)
+            data = self.stream.read(size)
+            if self.progress is not None:
+                self._report(len(data))
+            return data
         except EOFError:
             raise self.error(
                 "truncated gzip file (compressed stream ended early)", file=str(self.path)
@@ -157,8 +169,21 @@ class _Source:
         except (OSError, zlib.error) as exc:
             raise self.error(f"cannot read file: {exc}", file=str(self.path)) from None
 
+    def _report(self, size: int) -> None:
+        """Bytes of the file consumed so far: the compressed position for gzip, the output of
+        pg_restore (total unknown) for a custom-format archive."""
+        assert self.progress is not None
+        self.produced += size
+        if self.proc is not None:
+            self.progress(self.produced, None)
+            return
+        done = (self.raw or self.stream).tell()
+        self.progress(done, self.size)
+
     def close(self) -> None:
         self.stream.close()
+        if self.raw is not None:
+            self.raw.close()
         if self.proc is not None:
             stderr = self.proc.stderr.read() if self.proc.stderr else b""
             code = self.proc.wait()
@@ -445,17 +470,21 @@ def _is_copy_from_stdin(text: str) -> bool:
 
 
 def read_statements(
-    path: str | Path, *, error: type[PgspecError] = DumpError
+    path: str | Path,
+    *,
+    error: type[PgspecError] = DumpError,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Iterator[Statement | Connect]:
     """Statements and ``\\connect`` switches of a SQL/dump file, streamed.
 
     Raises ``error`` (DumpError for dumps, SqlError for scripts) for empty, binary, truncated
-    or unsplittable input, naming the file and the line.
+    or unsplittable input, naming the file and the line. ``progress(done, total)`` is called
+    after each chunk read, with bytes of the file (``pgspec.progress`` draws it).
     """
     file = Path(path)
     name = str(path)
     try:
-        source = _Source(file, error)
+        source = _Source(file, error, progress)
     except FileNotFoundError:
         raise error("file not found", file=name) from None
     except IsADirectoryError:
