@@ -630,8 +630,10 @@ def _short(filename: str) -> str:
 
 def machine() -> dict[str, Any]:
     load = os.getloadavg()
+    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
+                          check=False).stdout.strip()
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 2) for x in load]}
+            "load_average_at_start": [round(x, 2) for x in load], "pgspec_commit": head}
 
 
 @contextlib.contextmanager
