@@ -16,6 +16,7 @@ shortened: a cast in a SELECT list decides the type of the view's column.
 from __future__ import annotations
 
 import contextlib
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -259,11 +260,12 @@ def short_default(text: str) -> str:
 
 
 def is_bare_scalar(text: str) -> bool:
-    """Whether a SQL value reads back from YAML as the same text when written unquoted."""
+    """Whether a SQL value reads back from YAML as the same text when written unquoted:
+    ``true``, ``false``, and decimal numbers without leading zeros (YAML 1.1 reads ``010`` as
+    octal and ``1_000`` as a thousand)."""
     if text in ("true", "false"):
         return True
-    node = _number(text)
-    return node is not None and str(getattr(node.val, "ival", getattr(node.val, "fval", None))) == text
+    return bool(re.fullmatch(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?", text))
 
 
 # --------------------------------------------------------------------------- index keys, arguments

@@ -202,6 +202,9 @@ class Writer:
             entry: dict[str, Any] = {}
             if ext.schema_name:
                 entry["schema"] = ext.schema_name
+            if ext.version:
+                # Pinned: the same extension at another version is another schema.
+                entry["version"] = ext.version
             if ext.comment:
                 entry["comment"] = ext.comment
             extensions[ext.name] = Flow(entry) if entry else None
@@ -283,7 +286,7 @@ class Writer:
             entry["owned_by"] = self._owned_by(seq)
         if seq.comment:
             entry["comment"] = seq.comment
-        return Flow(entry) if entry else None
+        return Flow(entry)
 
     def _owned_by(self, seq: Sequence) -> str:
         parts = names.parse_column_path(seq.owned_by or "")

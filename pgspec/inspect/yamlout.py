@@ -55,7 +55,12 @@ _ANALYZER = yaml.emitter.Emitter.__new__(yaml.emitter.Emitter)
 
 
 def _bare(dumper: yaml.SafeDumper, value: Bare) -> yaml.Node:
-    tag = "tag:yaml.org,2002:bool" if value in ("true", "false") else "tag:yaml.org,2002:int"
+    if value in ("true", "false"):
+        tag = "tag:yaml.org,2002:bool"
+    elif "." in value:
+        tag = "tag:yaml.org,2002:float"
+    else:
+        tag = "tag:yaml.org,2002:int"
     return dumper.represent_scalar(tag, str(value), style=None)
 
 
