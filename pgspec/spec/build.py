@@ -333,6 +333,16 @@ class Builder:
         )
         self.add("sequence", obj, pos)
 
+    def _relation_name(self, text: str | None, schema: str, pos: Pos) -> str | None:
+        """A parent table written as SQL (``events`` or ``app.events``) as its catalog key."""
+        if text is None:
+            return None
+        try:
+            return qualified(*names.parse_qualified_name(text, schema))
+        except PgspecError as exc:
+            self.problem(pos, exc.problem.message)
+            return None
+
     def _check_column_exists(self, parts: list[str], pos: Pos, what: str) -> None:
         table = self.objects["tables"].get(qualified(*parts[:2]))
         if table is None:
@@ -521,9 +531,15 @@ class Builder:
             rls_forced=rls.forced,
             unlogged=spec.unlogged,
             partition_by=spec.partition_by,
+            partition_of=self._relation_name(spec.partition_of, schema, pos.child("partition_of")),
+            partition_bound=spec.partition_bound,
+            inherits=[n for i, p in enumerate(spec.inherits)
+                      if (n := self._relation_name(p, schema, pos.at("inherits", i))) is not None],
             comment=spec.comment,
             location=pos.location,
         )
+        if (spec.partition_of is None) != (spec.partition_bound is None):
+            self.problem(pos, f"table {name!r} needs both partition_of and partition_bound")
         if not self.add("table", table, pos):
             return
         for con, cpos in constraints:
@@ -819,6 +835,10 @@ class Builder:
             arguments=spec.arguments,
             old_table=spec.old_table,
             new_table=spec.new_table,
+            enabled=spec.enabled,
+            constraint=spec.constraint,
+            deferrable=spec.deferrable,
+            initially_deferred=spec.initially_deferred,
             comment=spec.comment,
             location=pos.location,
         )

@@ -269,6 +269,11 @@ class TriggerIn(In):
     old_table: str | None = None
     new_table: str | None = None
     comment: str | None = None
+    enabled: Annotated[Literal["origin", "always", "replica", "disabled"], Word] = "origin"
+    #: CONSTRAINT TRIGGER, optionally deferrable.
+    constraint: bool = False
+    deferrable: bool = False
+    initially_deferred: bool = False
 
 
 class TableIn(In):
@@ -286,6 +291,11 @@ class TableIn(In):
     triggers: dict[str, TriggerIn] = {}
     unlogged: bool = False
     partition_by: SqlText | None = None
+    #: ``parent`` (SQL name) and its bound clause (``FOR VALUES ...`` or ``DEFAULT``).
+    partition_of: str | None = None
+    partition_bound: SqlText | None = None
+    #: Parent tables of a traditional inheritance child (SQL names).
+    inherits: list[str] = []
 
 
 class ViewOptionsIn(In):

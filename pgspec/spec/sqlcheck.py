@@ -139,7 +139,11 @@ def check_body(
     if lang not in ("sql", "plpgsql"):
         return
     if lang == "sql":
-        if body.strip():
+        from pgspec.deps import standard_body_refs
+
+        # A SQL-standard body (BEGIN ATOMIC ... END, RETURN expr) is a clause of CREATE
+        # FUNCTION, not a string: it parses only there.
+        if body.strip() and standard_body_refs(body) is None:
             _parse(body, "sql body", _short(body))
         return
     params = []
