@@ -360,10 +360,16 @@ class Writer:
             entry["unlogged"] = True
         if table.partition_by:
             entry["partition_by"] = table.partition_by
-        if table.partition_of or table.inherits:
-            what = f"a partition of {table.partition_of}" if table.partition_of else f"inherits from {', '.join(table.inherits)}"
-            self.notes.append(f"table {table.key} is {what}: the spec format cannot say so; written as a plain table")
+        if table.partition_of:
+            entry["partition_of"] = self._relation(table.partition_of, schema)
+            entry["partition_bound"] = table.partition_bound
+        if table.inherits:
+            entry["inherits"] = FlowList(self._relation(p, schema) for p in table.inherits)
         return entry
+
+    def _relation(self, key: str, schema: str) -> str:
+        rschema, rname = names.parse_qualified_name(key, schema)
+        return reference_name(rschema, rname, schema)
 
     def _inline_constraint(self, table: Table, con: Constraint, inline: dict[str, dict[str, Any]], schema: str) -> bool:
         """Put a single-column constraint named as PostgreSQL names it on its column."""
@@ -570,15 +576,13 @@ class Writer:
             entry["old_table"] = trig.old_table
         if trig.new_table:
             entry["new_table"] = trig.new_table
+        if trig.enabled != "origin":
+            entry["enabled"] = trig.enabled
+        for key in ("constraint", "deferrable", "initially_deferred"):
+            if getattr(trig, key):
+                entry[key] = True
         if trig.comment:
             entry["comment"] = trig.comment
-        lost = []
-        if trig.enabled != "origin":
-            lost.append(f"is ENABLE {trig.enabled.upper()}" if trig.enabled != "disabled" else "is disabled")
-        if trig.constraint:
-            lost.append("is a CONSTRAINT trigger")
-        if lost:
-            self.notes.append(f"trigger {trig.key} {' and '.join(lost)}: the spec format cannot say so")
         return Flow(entry)
 
     # ---------------------------------------------------------------- objects on tables the spec lacks
