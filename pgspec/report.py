@@ -280,6 +280,8 @@ def _annotation_message(diffs: Sequence[Difference], actual_label: str) -> list[
                 )
             else:
                 lines.append(f"{diff.attribute}: expected {_brief(old)}, actual {_brief(new)}")
+        if diff.hint:
+            lines.append(f"hint: {diff.hint}")
     return lines
 
 
@@ -425,6 +427,10 @@ def markdown_lines(report: Report, heading: str = "###") -> list[str]:
         if len(diffs) > ROW_LIMIT:
             out += ["", f"… and {len(diffs) - ROW_LIMIT} more (run with `--format json` for all of them)."]
         out.append("")
+        hints = [d for d in diffs[:ROW_LIMIT] if d.hint]
+        if hints:
+            out += [f"- {_md_code(d.name)} {_md_text(d.attribute or '')}: {_md_text(d.hint or '')}" for d in hints]
+            out.append("")
         out += details
     if report.warnings:
         out += [f"**Not modelled by pgspec** ({len(report.warnings)}): reported, not compared.", ""]

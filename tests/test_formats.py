@@ -222,3 +222,14 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
     diff = Difference(object_type="table", name="public.t", change="missing")
     coloured = render_report([diff], fmt="text", expected_label="a", actual_label="b", color=True)
     assert "\033[31mtable public.t: missing\033[0m" in coloured
+
+
+def test_hints_reach_annotations_and_the_summary() -> None:
+    diff = Difference(object_type="view", name="public.v", change="changed", attribute="query",
+                      expected="SELECT *", actual="SELECT a", location="schema/app.yaml:9",
+                      hint="'*' is expanded by the server; try --dev-db")
+    github = render_report([diff], fmt="github", expected_label="s", actual_label="d")
+    assert github.splitlines()[0].endswith("::query: expected SELECT *, actual SELECT a%0Ahint: '*' is expanded "
+                                           "by the server; try --dev-db")
+    markdown = render_report([diff], fmt="markdown", expected_label="s", actual_label="d")
+    assert "- <code>public.v</code> query: '*' is expanded by the server; try --dev-db" in markdown.splitlines()
