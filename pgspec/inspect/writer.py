@@ -313,8 +313,9 @@ class Writer:
             return False
         if col.type not in ("smallint", "integer", "bigint") or not col.not_null or col.identity:
             return False
-        plain = Sequence(schema=seq.schema_name, name=seq.name, type=seq.type, owned_by=seq.owned_by)
-        if seq.model_copy(update={"location": None}) != plain:
+        defaults = Sequence(schema=seq.schema_name, name=seq.name, type=seq.type)
+        options = ("start", "increment", "min_value", "max_value", "cache", "cycle", "comment")
+        if any(getattr(seq, o) != getattr(defaults, o) for o in options):
             return False
         literal = sql.Literal(qualified(seq.schema_name, seq.name)).as_string(None)
         return col.default == f"nextval({literal}::regclass)"
