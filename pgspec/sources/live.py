@@ -242,15 +242,40 @@ def introspect(
     if isinstance(schemas, str):  # one name, not its letters
         schemas = [schemas]
     where = describe_dsn(dsn)
-    with readonly_transaction(dsn, connect_timeout) as conn:
-        reader = _Reader(conn)
-        try:
-            catalog = reader.read(schemas, where)
-        except psycopg.Error as exc:
-            raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
-        finally:
-            _last_query_count = reader.count
-    return catalog
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        with readonly_transaction(dsn, connect_timeout) as conn:
+            reader = _Reader(conn)
+            try:
+                return reader.read(schemas, where)
+            except psycopg.Error as exc:
+                if not _concurrent_ddl(exc):
+                    raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
+                if attempt == READ_ATTEMPTS:
+                    raise SourceError(
+                        f"cannot read {where}: the schema changed during each of {READ_ATTEMPTS} "
+                        f"reads (concurrent DDL): {_server_reason(exc)}"
+                    ) from None
+            finally:
+                _last_query_count = reader.count
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: Reads tried before concurrent DDL is reported as an error.
+READ_ATTEMPTS = 5
+
+
+def _concurrent_ddl(exc: psycopg.Error) -> bool:
+    """Whether a catalog query failed because another session dropped an object meanwhile.
+
+    The queries read the catalogs through the transaction's snapshot, but the server's
+    deparsers (pg_get_viewdef opens the view; the others use the system caches) see the latest
+    committed state: an object dropped after the snapshot was taken fails with an internal
+    error (SQLSTATE XX000). Nothing is wrong with the database, so the read is tried afresh.
+    """
+    message = exc.diag.message_primary or ""
+    return exc.diag.sqlstate == "XX000" and message.startswith(
+        ("could not open relation with OID", "cache lookup failed for")
+    )
 
 
 class _Reader:
