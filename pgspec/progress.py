@@ -45,31 +45,35 @@ class Progress:
         self.label = label
         self.stream = stream
         self.clock = clock
-        self.start = clock()
+        #: (time, bytes) of the first report: the rate counts from there, not from the spec
+        #: loading that came before the reading.
+        self.first: tuple[float, int] | None = None
         self.last_draw: float | None = None
         self.last_done = 0
         self.drawn = False
 
     def __call__(self, done: int, total: int | None) -> None:
         now = self.clock()
-        if done < self.last_done:  # a second file: start the rate again
-            self.start = now
+        if self.first is None or done < self.last_done:  # the first file, or a second one
+            self.first = (now, done)
         self.last_done = done
         if self.last_draw is not None and now - self.last_draw < INTERVAL:
             return
         self.last_draw = now
-        self.stream.write("\r\033[K" + self.line(done, total, now - self.start))
+        start, base = self.first
+        self.stream.write("\r\033[K" + self.line(done, total, done - base, now - start))
         self.stream.flush()
         self.drawn = True
 
-    def line(self, done: int, total: int | None, elapsed: float) -> str:
-        rate = done / _MB / elapsed if elapsed > 0 else 0.0
+    def line(self, done: int, total: int | None, measured: int, elapsed: float) -> str:
+        """``reading: 412.0 / 1024.0 MB (40%), 93.1 MB/s``; the rate once there is one."""
         if total:
             share = min(done / total, 1.0)
             amount = f"{done / _MB:.1f} / {total / _MB:.1f} MB ({share:.0%})"
         else:
             amount = f"{done / _MB:.1f} MB"
-        return f"{self.label}: {amount}, {rate:.1f} MB/s"
+        rate = f", {measured / _MB / elapsed:.1f} MB/s" if elapsed >= INTERVAL else ""
+        return f"{self.label}: {amount}{rate}"
 
     def close(self) -> None:
         if self.drawn:
