@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pgspec.quoting import qualified
+from pgspec.quoting import qualified, quote
 
 
 @dataclass(frozen=True)
@@ -337,6 +337,84 @@ class Policy(TableChild):
     with_check: Expression | None = None
 
 
+# --------------------------------------------------------------------------- privileges
+
+#: What a grant is on. ``column`` grants are keyed ``schema.table.column``; functions and
+#: procedures by their key with argument types; schemas by their name.
+GrantTarget = Literal[
+    "table", "view", "materialized_view", "sequence", "column", "function", "procedure",
+    "schema", "type",
+]
+#: What a default privilege applies to (ALTER DEFAULT PRIVILEGES ... ON TABLES etc.).
+DefaultTarget = Literal["tables", "sequences", "functions", "types", "schemas"]
+
+
+class Grant(CatalogObject):
+    """The privileges one role holds on one object, as an effective set.
+
+    Effective: whatever the source says is folded the same way (``pgspec.privileges``): an
+    object whose ACL is the default has PostgreSQL's default grants (EXECUTE to PUBLIC on
+    functions, USAGE to PUBLIC on types), the owner's own privileges are implicit and never
+    listed, several grantors of one privilege count once. Privilege names are lower case and
+    sorted; ``grantable`` is the subset held WITH GRANT OPTION.
+    """
+
+    on: GrantTarget
+    schema_name: str = Field(alias="schema")
+    #: Key of the object the grant is on (``public.accounts``, ``public.f(uuid)``, ``public``).
+    object: str
+    #: Role name; ``public`` for PUBLIC.
+    grantee: str
+    privileges: list[str]
+    grantable: list[str] = []
+
+    @property
+    def key(self) -> str:
+        return f"{self.on}:{self.object}:{quote(self.grantee)}"
+
+    @property
+    def table_key(self) -> str:
+        """The object the grant belongs to (exclusion patterns match it)."""
+        return self.object
+
+
+class DefaultPrivilege(CatalogObject):
+    """One grantee's part of ALTER DEFAULT PRIVILEGES: what ``role`` creates gets it.
+
+    ``schema_name`` None is the global entry, which replaces PostgreSQL's built-in default; a
+    global entry that takes PUBLIC's default EXECUTE (or USAGE) away is a ``public`` entry with
+    no privileges. ``role`` None is the role running a script (unknown to a script reader).
+    """
+
+    role: str | None = None
+    schema_name: str | None = Field(default=None, alias="schema")
+    on: DefaultTarget
+    grantee: str
+    privileges: list[str]
+    grantable: list[str] = []
+
+    @property
+    def key(self) -> str:
+        role = quote(self.role) if self.role is not None else "current_user"
+        schema = quote(self.schema_name) if self.schema_name is not None else "*"
+        return f"{role}:{schema}:{self.on}:{quote(self.grantee)}"
+
+
+class PrivilegeSettings(BaseModel):
+    """How a catalog states privileges. A Catalog without settings says nothing about them
+    (a spec without privileges, a script without GRANT), and its grants are not compared."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Roles whose grants are not compared (grantees, and creators of default privileges).
+    ignore_roles: list[str] = []
+    #: Whether the source knows the MAINTAIN privilege (PostgreSQL 17+); None = unknown.
+    maintain: bool | None = None
+    #: The role that owns the spec's objects and creates them (its default privileges count
+    #: even when the role is ignored as a grantee, as Supabase's ``postgres`` is).
+    owner: str | None = None
+
+
 # --------------------------------------------------------------------------- the catalog
 
 
@@ -389,6 +467,14 @@ class Catalog(BaseModel):
     functions: dict[str, Function] = {}
     triggers: dict[str, Trigger] = {}
     policies: dict[str, Policy] = {}
+    #: Effective privileges by ``Grant.key`` and default privileges by ``DefaultPrivilege.key``
+    #: (compared by ``pgspec.privileges``, not through KINDS: they belong to other objects).
+    grants: dict[str, Grant] = {}
+    default_privileges: dict[str, DefaultPrivilege] = {}
+    #: Owner role by object key (schemas, types, sequences, relations, functions). A spec
+    #: states an owner only when it cares; owners are compared where both sides state one.
+    owners: dict[str, str] = {}
+    privileges: PrivilegeSettings | None = None
     #: Keys (any kind) of objects the spec uses but does not manage, e.g. ``auth.users``,
     #: ``auth.uid()``: never rendered, never reported.
     externals: frozenset[str] = frozenset()

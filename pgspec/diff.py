@@ -154,16 +154,22 @@ def diff(
     *,
     schemas: Collection[str] | None = None,
     exclude: Sequence[str] = (),
+    ignore_roles: Collection[str] = (),
 ) -> list[Difference]:
     """Every way ``actual`` differs from ``expected``; ``missing`` = in expected only.
 
     ``schemas`` limits both sides to those schemas; ``exclude`` holds fnmatch patterns on
     qualified names (``public.tmp_*``). Keys either side declares external are never reported.
+    Grants and default privileges are compared by ``pgspec.privileges`` when both sides state
+    privileges; ``ignore_roles`` adds roles whose grants are left out (to the spec's own list).
     """
+    from pgspec.privileges import compare_privileges
+
     scope = _build_scope(expected, actual, schemas, exclude)
     found: list[Difference] = []
     for kind in KINDS:
         found.extend(_compare_kind(scope, kind, expected.objects(kind), actual.objects(kind)))
+    found.extend(compare_privileges(scope, expected, actual, ignore_roles=ignore_roles))
     return sorted(_fold_children(found, expected, actual), key=_order)
 
 

@@ -55,6 +55,7 @@ from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
 from pgspec.sources.elements import index_key_from_node
+from pgspec.sources.live_privileges import privilege_parts
 
 __all__ = ["check_server_version", "describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
 
@@ -330,6 +331,8 @@ class _Reader:
         parts.update(relations)
         for row in rows["unmodelled"]:
             self.unmodelled(row)
+        parts.update(privilege_parts(parts, rows["acls"], rows["default_acls"],
+                                     self.conn.info.server_version))
         return Catalog(**parts, warnings=self.warnings, source=where)
 
     # ----------------------------------------------------------------------- types

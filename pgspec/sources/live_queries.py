@@ -444,6 +444,76 @@ ORDER BY 1, 2, 3, 4
 )
 
 
+def _acl(expression: str) -> str:
+    """An ACL as JSON ``[[grantee or null for PUBLIC, privilege, grantable], ...]``."""
+    return (
+        "(SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN NULL"
+        " ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type), a.is_grantable))"
+        " FROM aclexplode(" + expression + ") a)"
+    )
+
+
+_RELATION_ACL = (
+    "COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\","
+    " c.relowner))"
+)
+
+#: Owners and ACLs of every object that has them, one query for all kinds (pgspec.privileges):
+#: a NULL ACL is the server's default (acldefault), so the reader sees what a role can do.
+#: Columns come only when they carry grants of their own (attacl; no column has a default).
+ACLS = sql.SQL(
+    """
+WITH sel AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = ANY(%(schemas)s))
+SELECT 'schema' AS "on", s.nspname AS schema, s.nspname AS name, NULL::name AS "column",
+       NULL::text[] AS args, pg_get_userbyid(n.nspowner) AS owner,
+       """ + _acl("COALESCE(n.nspacl, acldefault('n', n.nspowner))") + """ AS acl
+FROM sel s JOIN pg_namespace n ON n.oid = s.oid
+UNION ALL
+SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized_view' ELSE 'table' END,
+       s.nspname, c.relname, NULL, NULL, pg_get_userbyid(c.relowner),
+       """ + _acl(_RELATION_ACL) + """
+FROM pg_class c JOIN sel s ON s.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
+UNION ALL
+SELECT 'column', s.nspname, c.relname, a.attname, NULL, NULL, """ + _acl("a.attacl") + """
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN sel s ON s.oid = c.relnamespace
+WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm')
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, s.nspname, p.proname, NULL,
+       ARRAY(SELECT format_type(u.t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, o)
+             ORDER BY u.o),
+       pg_get_userbyid(p.proowner),
+       """ + _acl("COALESCE(p.proacl, acldefault('f', p.proowner))") + """
+FROM pg_proc p JOIN sel s ON s.oid = p.pronamespace
+WHERE p.prokind IN ('f', 'p')
+UNION ALL
+SELECT 'type', s.nspname, t.typname, NULL, NULL, pg_get_userbyid(t.typowner),
+       """ + _acl("COALESCE(t.typacl, acldefault('T', t.typowner))") + """
+FROM pg_type t JOIN sel s ON s.oid = t.typnamespace
+WHERE t.typtype IN ('e', 'd')
+   OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid = t.typrelid AND r.relkind = 'c'))
+ORDER BY 1, 2, 3, 4
+"""
+)
+
+#: Default privileges (ALTER DEFAULT PRIVILEGES) of every role: global ones (no schema) and
+#: those of the selected schemas. Their ACLs are stored whole, so no acldefault here.
+DEFAULT_ACLS = sql.SQL(
+    """
+SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema,
+       d.defaclobjtype::text AS objtype, """ + _acl("d.defaclacl") + """ AS acl
+FROM pg_default_acl d
+LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+WHERE d.defaclnamespace = 0 OR n.nspname = ANY(%(schemas)s)
+ORDER BY 1, 2, 3
+"""
+)
+
+
 def fragments(version: int) -> dict[str, sql.Composable]:
     """Catalog columns that exist only from some server version on, or a constant before it.
 
@@ -479,6 +549,8 @@ KIND_QUERIES: dict[str, sql.SQL] = {
     "triggers": TRIGGERS,
     "policies": POLICIES,
     "unmodelled": UNMODELLED,
+    "acls": ACLS,
+    "default_acls": DEFAULT_ACLS,
 }
 
 

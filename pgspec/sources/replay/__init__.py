@@ -21,6 +21,7 @@ from pgspec.quoting import qualified
 from pgspec.sources.replay import (
     indexes,
     misc,
+    privileges,
     routines,
     tables,
     triggers_policies,
@@ -205,7 +206,7 @@ class Replayer:
 
     def statement(self, text: str, line: int) -> None:
         """Apply one statement (text without its semicolon) that starts at ``line``."""
-        if not _classify(text):
+        if not _classify(text) and not privileges.claims(text):
             return
         self.state.location = f"{self.file}:{line}"
         try:
@@ -225,6 +226,8 @@ class Replayer:
                 ) from None
 
     def apply(self, node: Any) -> None:
+        if privileges.apply(self.state, node):
+            return
         handler = self.handlers.get(type(node))
         if handler is not None:
             handler(node)
@@ -245,4 +248,6 @@ class Replayer:
             misc.unmodelled(self.state, kind, name, schema)
 
     def catalog(self, source: str) -> Catalog:
-        return self.state.catalog(source)
+        catalog = self.state.catalog(source)
+        extra = privileges.catalog_parts(self.state)
+        return catalog.model_copy(update=extra) if extra else catalog

@@ -1,0 +1,100 @@
+"""The live reader's privileges: owners, effective grants and default privileges from the rows
+of ``live_queries.ACLS`` and ``DEFAULT_ACLS`` (two queries for the whole database).
+
+The server already answers in effective terms: ``aclexplode(COALESCE(acl, acldefault(...)))``
+lists what each role holds, a NULL ACL included. This module turns the rows into the shared
+vocabulary of ``pgspec.privileges`` and puts each owner on its object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pgspec.catalog import DefaultPrivilege, Grant, PrivilegeSettings
+from pgspec.errors import SqlError
+from pgspec.normalize import canonical_type
+from pgspec.privileges import Acl, acl_grant, default_records, grant_records
+from pgspec.quoting import qualified
+
+__all__ = ["privilege_parts"]
+
+#: pg_default_acl.defaclobjtype -> default-privilege target ('L', large objects, is not modelled).
+_DEFAULT_TARGETS = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
+
+#: Where each kind of owned object lives in the reader's parts.
+_STORES = {
+    "schema": ("schemas",),
+    "table": ("tables",),
+    "view": ("views",),
+    "materialized_view": ("materialized_views",),
+    "sequence": ("sequences",),
+    "function": ("functions",),
+    "procedure": ("functions",),
+    "type": ("enums", "domains", "composite_types"),
+}
+
+
+def _acl(rows: Iterable[Any] | None) -> Acl:
+    acl: Acl = {}
+    for grantee, privilege, grantable in rows or ():
+        acl_grant(acl, grantee if grantee is not None else "public", [privilege], grant_option=grantable)
+    return acl
+
+
+def _type(text: str) -> str:
+    try:
+        return canonical_type(text)
+    except SqlError:  # the same fallback as the reader's own type canonicalisation
+        return text
+
+
+def _key(row: Mapping[str, Any]) -> str:
+    if row["on"] == "schema":
+        return qualified(row["name"])
+    if row["on"] == "column":
+        return qualified(row["schema"], row["name"], row["column"])
+    key = qualified(row["schema"], row["name"])
+    if row["on"] in ("function", "procedure"):
+        key += f"({', '.join(_type(t) for t in row['args'] or ())})"
+    return key
+
+
+def privilege_parts(
+    parts: dict[str, dict[str, Any]], acl_rows: Iterable[Mapping[str, Any]],
+    default_rows: Iterable[Mapping[str, Any]], server_version: int,
+) -> dict[str, Any]:
+    """Catalog fields to add to the reader's parts: ``owners``, ``grants``, ``default_privileges`` and ``privileges`` (this source states them all).
+
+    Grants are kept only for objects the reader found (objects of extensions are not)."""
+    grants: dict[str, Grant] = {}
+    owners: dict[str, str] = {}
+    rows = sorted(acl_rows, key=lambda r: r["on"] == "column")  # owners first, then columns
+    for row in rows:
+        on, key = row["on"], _key(row)
+        if on == "column":
+            table_key = qualified(row["schema"], row["name"])
+            if not any(table_key in parts.get(s, {}) for s in ("tables", "views", "materialized_views")):
+                continue
+            owner = owners.get(table_key)
+        else:
+            found = next(((s, parts[s][key]) for s in _STORES[on] if key in parts.get(s, {})), None)
+            if found is None:
+                continue
+            owner = row["owner"]
+            owners[key] = owner
+        for grant in grant_records(on, row["schema"], key, _acl(row["acl"]), owner):
+            grants[grant.key] = grant
+    defaults: dict[str, DefaultPrivilege] = {}
+    for row in default_rows:
+        target = _DEFAULT_TARGETS.get(row["objtype"])
+        if target is None:
+            continue
+        for rec in default_records(row["role"], row["schema"], target, _acl(row["acl"])):
+            defaults[rec.key] = rec
+    return {
+        "owners": dict(sorted(owners.items())),
+        "grants": dict(sorted(grants.items())),
+        "default_privileges": dict(sorted(defaults.items())),
+        "privileges": PrivilegeSettings(maintain=server_version >= 170000),
+    }

@@ -1,0 +1,383 @@
+"""Replaying GRANT, REVOKE, ALTER DEFAULT PRIVILEGES and OWNER TO, as the server applies them.
+
+An object's ACL starts as the server makes it at creation (``pgspec.privileges.creation_acl``:
+the built-in default plus the default privileges in force for the creating role), and each
+GRANT or REVOKE changes it. A script's CREATE runs as an unknown role (``None``), to which
+``ALTER DEFAULT PRIVILEGES`` without ``FOR ROLE`` applies; pg_dump writes its default privileges
+after every object, so they never reach the objects of a dump, exactly as on restore.
+
+The grantor (``GRANTED BY``, ``SET SESSION AUTHORIZATION``) does not change what a role can do,
+so it is read and dropped; role memberships (``GRANT role TO role``, with PostgreSQL 16's
+``INHERIT``/``SET``/``ADMIN`` options) belong to the cluster and are not modelled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast, enums
+
+from pgspec.catalog import DefaultPrivilege, Grant, PrivilegeSettings
+from pgspec.privileges import (
+    DEFAULT_PRIVILEGES,
+    DEFAULT_TARGET,
+    PRIVILEGES,
+    Acl,
+    acl_grant,
+    acl_revoke,
+    builtin_default,
+    creation_acl,
+    default_records,
+    grant_records,
+)
+from pgspec.quoting import qualified
+from pgspec.sources.replay.routines import function_key
+from pgspec.sources.replay.state import State, names_of
+
+__all__ = ["PrivilegeState", "apply", "catalog_parts", "claims"]
+
+OT = enums.ObjectType
+
+#: Object stores of the replay state and the grant target of their objects.
+_STORES = (
+    ("schemas", "schema"),
+    ("tables", "table"),
+    ("views", "view"),
+    ("materialized_views", "materialized_view"),
+    ("sequences", "sequence"),
+    ("enums", "type"),
+    ("domains", "type"),
+    ("composite_types", "type"),
+    ("functions", "function"),
+)
+_TARGET_OF_OBJTYPE = {
+    OT.OBJECT_TABLE: "tables",
+    OT.OBJECT_SEQUENCE: "sequences",
+    OT.OBJECT_FUNCTION: "functions",
+    OT.OBJECT_PROCEDURE: "functions",
+    OT.OBJECT_ROUTINE: "functions",
+    OT.OBJECT_TYPE: "types",
+    OT.OBJECT_DOMAIN: "types",
+    OT.OBJECT_SCHEMA: "schemas",
+}
+_ON_OF_TARGET = {"tables": "table", "sequences": "sequence", "functions": "function",
+                 "types": "type", "schemas": "schema"}
+
+
+class PrivilegeState:
+    """ACLs changed so far, owners, default privileges in force, and whether any statement
+    about privileges was seen (a script without any says nothing about them)."""
+
+    def __init__(self) -> None:
+        #: (on, key) -> ACL, for objects whose ACL is no longer "as created".
+        self.acls: dict[tuple[str, str], Acl] = {}
+        #: key -> owner role (OWNER TO).
+        self.owners: dict[str, str] = {}
+        #: (role or None, schema or None, target) -> ACL of that default-privilege entry.
+        self.defaults: dict[tuple[str | None, str | None, str], Acl] = {}
+        self.seen = False
+
+
+def _privileges(state: State) -> PrivilegeState:
+    found = state.__dict__.get("privileges")
+    if found is None:
+        found = PrivilegeState()
+        state.__dict__["privileges"] = found
+    return found
+
+
+def claims(text: str) -> bool:
+    """Whether a statement the replayer skips as unparsed is one this module replays."""
+    words = text[:200].split(None, 2)
+    if not words:
+        return False
+    first = words[0].upper()
+    if first in ("GRANT", "REVOKE"):
+        return True
+    if first == "ALTER" and len(words) > 1:
+        if words[1].upper() == "DEFAULT":
+            return True
+        return " OWNER TO " in text.upper()
+    return False
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def _on_of(state: State, plural: str, obj: Any) -> str:
+    if plural == "functions":
+        return "procedure" if obj.kind_of_object == "procedure" else "function"
+    return dict(_STORES)[plural]
+
+
+def _schema_of(obj: Any) -> str:
+    return getattr(obj, "schema_name", None) or obj.name
+
+
+def _find(state: State, key: str, plurals: tuple[str, ...]) -> tuple[str, Any] | None:
+    for plural in plurals:
+        obj = state.objects[plural].get(key)
+        if obj is not None:
+            return plural, obj
+    return None
+
+
+def _relation(state: State, rv: ast.RangeVar) -> tuple[str, str, str]:
+    """(on, schema, key) of a relation a GRANT ON TABLE names (views and sequences too)."""
+    schema, name = state.relation_key(rv)
+    key = qualified(schema, name)
+    found = _find(state, key, ("tables", "views", "materialized_views", "sequences"))
+    on = _on_of(state, found[0], found[1]) if found else "table"
+    return on, schema, key
+
+
+def _current(state: State, on: str, schema: str, key: str) -> Acl:
+    """The ACL of an object, made as its creation made it when nothing changed it yet."""
+    priv = _privileges(state)
+    slot = (on, key)
+    if slot not in priv.acls:
+        priv.acls[slot] = creation_acl(on, schema, None, priv.defaults)
+    return priv.acls[slot]
+
+
+def _targets(state: State, stmt: ast.GrantStmt) -> list[tuple[str, str, str]]:
+    """(on, schema, key) of every object a GRANT/REVOKE names."""
+    objtype = stmt.objtype
+    found: list[tuple[str, str, str]] = []
+    if stmt.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+        schemas = {n.sval for n in stmt.objects or () if isinstance(n, ast.String)}
+        if objtype == OT.OBJECT_TABLE:
+            plurals: tuple[str, ...] = ("tables", "views", "materialized_views")
+        elif objtype == OT.OBJECT_SEQUENCE:
+            plurals = ("sequences",)
+        else:
+            plurals = ("functions",)
+        for plural in plurals:
+            for key, obj in state.objects[plural].items():
+                if obj.schema_name not in schemas:
+                    continue
+                on = _on_of(state, plural, obj)
+                if objtype == OT.OBJECT_FUNCTION and on == "procedure":
+                    continue
+                if objtype == OT.OBJECT_PROCEDURE and on == "function":
+                    continue
+                found.append((on, obj.schema_name, key))
+        return found
+    for item in stmt.objects or ():
+        if objtype in (OT.OBJECT_TABLE, OT.OBJECT_SEQUENCE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
+            on, schema, key = _relation(state, item)
+            if objtype == OT.OBJECT_SEQUENCE:
+                on = "sequence"
+            found.append((on, schema, key))
+        elif objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+            key = function_key(state, item)
+            if key is None:
+                continue
+            obj = state.objects["functions"].get(key)
+            on = "procedure" if (obj is not None and obj.kind_of_object == "procedure") or (
+                obj is None and objtype == OT.OBJECT_PROCEDURE) else "function"
+            schema = obj.schema_name if obj is not None else state.object_key(
+                names_of(item.objname), state.function_names.__contains__)[0]
+            found.append((on, schema, key))
+        elif objtype == OT.OBJECT_SCHEMA:
+            found.append(("schema", item.sval, qualified(item.sval)))
+        elif objtype in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
+            parts = names_of(item.names) if isinstance(item, ast.TypeName) else names_of(item)
+            schema, name = state.object_key(parts, state.known_types.__contains__)
+            found.append(("type", schema, qualified(schema, name)))
+        # Databases, languages, large objects, tablespaces, foreign servers: not modelled.
+    return found
+
+
+def _grantees(stmt: Any) -> list[str]:
+    names = []
+    for spec in stmt.grantees or ():
+        if spec.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC:
+            names.append("public")
+        elif spec.rolename:
+            names.append(spec.rolename)
+        # CURRENT_USER / SESSION_USER: the unknown role running the script; not tracked.
+    return names
+
+
+def _privilege_names(on: str, privs: Any) -> tuple[set[str], dict[str, set[str]]]:
+    """Object-level privileges and column privileges (column -> privileges) of a statement."""
+    whole: set[str] = set()
+    columns: dict[str, set[str]] = {}
+    if not privs:
+        return set(PRIVILEGES[on]), columns
+    for priv in privs:
+        names = set(PRIVILEGES["column"]) if priv.priv_name is None else {priv.priv_name.lower()}
+        if priv.cols:
+            for col in priv.cols:
+                columns.setdefault(col.sval, set()).update(names)
+        else:
+            whole.update(PRIVILEGES[on] if priv.priv_name is None else names)
+    return whole, columns
+
+
+def _change(acl: Acl, stmt: Any, grantees: list[str], privileges: set[str]) -> None:
+    for grantee in grantees:
+        if stmt.is_grant:
+            acl_grant(acl, grantee, privileges, grant_option=bool(stmt.grant_option))
+        else:
+            acl_revoke(acl, grantee, privileges, grant_option_only=bool(stmt.grant_option))
+
+
+def grant(state: State, stmt: ast.GrantStmt) -> None:
+    priv = _privileges(state)
+    priv.seen = True
+    grantees = _grantees(stmt)
+    for on, schema, key in _targets(state, stmt):
+        if not state.keep(schema):
+            continue
+        whole, columns = _privilege_names(on, stmt.privileges)
+        if whole:
+            _change(_current(state, on, schema, key), stmt, grantees, whole & set(PRIVILEGES[on]))
+        for column, names in columns.items():
+            col_key = f"{key}.{qualified(column)}"
+            acl = priv.acls.setdefault(("column", col_key), {})
+            _change(acl, stmt, grantees, names)
+            if not stmt.is_grant and not acl:
+                del priv.acls[("column", col_key)]
+        if not stmt.is_grant and whole and on in ("table", "view", "materialized_view"):
+            # Revoking a table privilege revokes it on every column too (PostgreSQL's
+            # ExecGrant_Relation does the same for the column ACLs).
+            for (kind, col_key), acl in list(priv.acls.items()):
+                if kind == "column" and col_key.rpartition(".")[0] == key:
+                    _change(acl, stmt, grantees, whole & set(PRIVILEGES["column"]))
+
+
+def _materialise(state: State, target: str) -> None:
+    """Give every existing object the ACL its creation gave it, before default privileges
+    change: they apply only to objects created afterwards."""
+    priv = _privileges(state)
+    for plural, _ in _STORES:
+        for key, obj in state.objects[plural].items():
+            real_on = _on_of(state, plural, obj)
+            if DEFAULT_TARGET[real_on] != target:
+                continue
+            if (real_on, key) not in priv.acls:
+                priv.acls[(real_on, key)] = creation_acl(real_on, _schema_of(obj), None, priv.defaults)
+
+
+def alter_default_privileges(state: State, stmt: ast.AlterDefaultPrivilegesStmt) -> None:
+    priv = _privileges(state)
+    priv.seen = True
+    roles: list[str | None] = [None]
+    schemas: list[str | None] = [None]
+    for option in stmt.options or ():
+        if option.defname == "roles":
+            roles = [r.rolename for r in option.arg if r.rolename] or [None]
+        elif option.defname == "schemas":
+            schemas = [s.sval for s in option.arg]
+    action = stmt.action
+    target = _TARGET_OF_OBJTYPE.get(action.objtype)
+    if target is None:
+        return  # large objects
+    _materialise(state, target)
+    names = set(DEFAULT_PRIVILEGES[target]) if not action.privileges else {
+        p.priv_name.lower() for p in action.privileges if p.priv_name}
+    grantees = _grantees(action)
+    on = _ON_OF_TARGET[target]
+    for role in roles:
+        for schema in schemas:
+            slot = (role, schema, target)
+            if slot not in priv.defaults:
+                priv.defaults[slot] = builtin_default(on) if schema is None else {}
+            acl = priv.defaults[slot]
+            _change(acl, action, grantees, names)
+            # The server keeps no entry that says nothing beyond the built-in default.
+            if (schema is None and acl == builtin_default(on)) or (schema is not None and not acl):
+                del priv.defaults[slot]
+
+
+def _owner_key(state: State, objtype: Any, obj: Any) -> str | None:
+    if objtype == OT.OBJECT_SCHEMA:
+        return qualified(obj.sval)
+    if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+        return function_key(state, obj)
+    if objtype in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
+        parts = names_of(obj.names) if isinstance(obj, ast.TypeName) else names_of(obj)
+        schema, name = state.object_key(parts, state.known_types.__contains__)
+        return qualified(schema, name)
+    return None
+
+
+def alter_owner(state: State, stmt: ast.AlterOwnerStmt) -> None:
+    priv = _privileges(state)
+    priv.seen = True
+    key = _owner_key(state, stmt.objectType, stmt.object)
+    if key is not None and stmt.newowner is not None and stmt.newowner.rolename:
+        priv.owners[key] = stmt.newowner.rolename
+
+
+def alter_table_owner(state: State, stmt: ast.AlterTableStmt) -> None:
+    priv = _privileges(state)
+    priv.seen = True
+    schema, name = state.relation_key(stmt.relation)
+    for cmd in stmt.cmds or ():
+        if cmd.subtype == enums.AlterTableType.AT_ChangeOwner and cmd.newowner and cmd.newowner.rolename:
+            priv.owners[qualified(schema, name)] = cmd.newowner.rolename
+
+
+def apply(state: State, node: Any) -> bool:
+    """Replay one parsed statement if it is about privileges; False when it is not."""
+    if isinstance(node, ast.GrantStmt):
+        grant(state, node)
+    elif isinstance(node, ast.GrantRoleStmt):
+        pass  # role membership: cluster-wide, not part of a schema
+    elif isinstance(node, ast.AlterDefaultPrivilegesStmt):
+        alter_default_privileges(state, node)
+    elif isinstance(node, ast.AlterOwnerStmt):
+        alter_owner(state, node)
+    elif isinstance(node, ast.AlterTableStmt) and node.cmds and all(
+            c.subtype == enums.AlterTableType.AT_ChangeOwner for c in node.cmds):
+        alter_table_owner(state, node)
+    else:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- the result
+
+
+def catalog_parts(state: State) -> dict[str, Any]:
+    """Owners, grants, default privileges and settings, for the
+    Catalog; nothing when the script said nothing about privileges."""
+    priv = state.__dict__.get("privileges")
+    if priv is None or not priv.seen:
+        return {}
+    grants: dict[str, Grant] = {}
+    owners: dict[str, str | None] = {}
+    for plural, _ in _STORES:
+        for key, obj in state.objects[plural].items():
+            on = _on_of(state, plural, obj)
+            owner = priv.owners.get(key)
+            owners[key] = owner
+            acl = priv.acls.get((on, key))
+            if acl is None:
+                acl = creation_acl(on, _schema_of(obj), None, priv.defaults)
+            for record in grant_records(on, _schema_of(obj), key, acl, owner):
+                grants[record.key] = record
+    for (kind, col_key), acl in priv.acls.items():
+        if kind != "column":
+            continue
+        table_key = col_key.rpartition(".")[0]
+        found = _find(state, table_key, ("tables", "views", "materialized_views"))
+        if found is None:
+            continue
+        for record in grant_records("column", found[1].schema_name, col_key, acl, owners.get(table_key)):
+            grants[record.key] = record
+    defaults: dict[str, DefaultPrivilege] = {}
+    for (role, schema, target), acl in priv.defaults.items():
+        if schema is not None and not state.keep(schema):
+            continue
+        for rec in default_records(role, schema, target, acl):
+            defaults[rec.key] = rec
+    return {
+        "owners": {k: v for k, v in sorted(owners.items()) if v is not None},
+        "grants": dict(sorted(grants.items())),
+        "default_privileges": dict(sorted(defaults.items())),
+        "privileges": PrivilegeSettings(),
+    }
