@@ -27,9 +27,12 @@ The scratch database is always dropped (``try``/``finally``: on success, on erro
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
+import socket
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,17 +103,17 @@ def _embedded() -> DevServer:
 def _docker(image: str) -> DevServer:
     if not image:
         raise SourceError("--dev-db docker:IMAGE needs an image, e.g. docker:postgres:17")
-    try:
-        import docker  # testcontainers' own client
-        from testcontainers.postgres import PostgresContainer
-    except ImportError:
-        raise SourceError(f"--dev-db docker:{image} needs the testcontainers package "
-                          "(pip install testcontainers)") from None
-    try:
-        docker.from_env(timeout=5).ping()
-    except Exception:
+    if not _docker_answers():
         raise SourceError(f"--dev-db docker:{image}: no Docker engine answers on this machine "
-                          "(start Docker, or use --dev-db embedded or a DSN)") from None
+                          "(start Docker, or use --dev-db embedded or a DSN)")
+    with warnings.catch_warnings():
+        # testcontainers 4 moved the module and warns about the old path; both work.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            from testcontainers.postgres import PostgresContainer
+        except ImportError:
+            raise SourceError(f"--dev-db docker:{image} needs the testcontainers package "
+                              "(pip install testcontainers)") from None
     try:
         container = PostgresContainer(image, driver=None).start()
     except Exception as exc:
@@ -118,6 +121,21 @@ def _docker(image: str) -> DevServer:
     result = DevServer(container.get_connection_url(), f"docker:{image}")
     result._stop.append(container.stop)
     return result
+
+
+def _docker_answers() -> bool:
+    """Whether the Docker engine's unix socket accepts a connection (a TCP ``DOCKER_HOST`` is
+    left to testcontainers). Checked first, so a machine without Docker fails at once."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return True
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(3)
+        try:
+            sock.connect(host.removeprefix("unix://"))
+        except OSError:
+            return False
+    return True
 
 
 def _given(dsn: str) -> DevServer:

@@ -82,7 +82,7 @@ def _sql_value(text: str) -> Any:
 
 def _block(text: str) -> str:
     """Query and body text trimmed so it reads as a ``|`` block (the loader strips it too)."""
-    return text.strip("\n").rstrip() + "\n" if "\n" in text.strip() else text.strip()
+    return text.strip() + "\n" if "\n" in text.strip() else text.strip()
 
 
 def _file_stem(name: str) -> str:
