@@ -63,8 +63,10 @@ def create_schema(state: State, stmt: ast.CreateSchemaStmt, apply: Any) -> None:
     if name is None:
         return
     state.known_schemas.add(name)
-    if name not in state.objects["schemas"] and state.keep(name):
-        state.objects["schemas"][name] = Schema(name=name)
+    # Keyed like every Catalog key (quoted where SQL needs it), so COMMENT ON SCHEMA and the
+    # live reader's key find it for a name with capitals, spaces or quotes.
+    if qualified(name) not in state.objects["schemas"] and state.keep(name):
+        state.objects["schemas"][qualified(name)] = Schema(name=name)
     if stmt.schemaElts:
         saved = state.search_path
         state.search_path = [name]
@@ -193,7 +195,7 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
             continue
         if kind == OT.OBJECT_SCHEMA:
             name = obj.sval
-            state.objects["schemas"].pop(name, None)
+            state.objects["schemas"].pop(qualified(name), None)
             state.known_schemas.discard(name)
             if cascade:
                 for objs in state.objects.values():
