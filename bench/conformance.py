@@ -97,7 +97,7 @@ class Case:
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(roots: list[Path], only: str | None = None) -> list[Case]:
+def discover(roots: list[Path], only: str | None = None, names: set[str] | None = None) -> list[Case]:
     """Every case directory under the corpus roots, named ``<corpus>/<path>``."""
     cases: list[Case] = []
     for root in roots:
@@ -106,7 +106,7 @@ def discover(roots: list[Path], only: str | None = None) -> list[Case]:
                 if (directory / old).is_file() and (directory / new).is_file():
                     name = f"{root.name}/{directory.relative_to(root).as_posix()}"
                     exp = directory / expected
-                    if only and only not in name:
+                    if (only and only not in name) or (names is not None and name not in names):
                         continue
                     setup = directory / "setup.sql"
                     cases.append(Case(name, directory / old, directory / new, exp if exp.is_file() else None,
@@ -309,8 +309,10 @@ def start_server(dsn: str | None, pg_dump: str | None) -> tuple[Server, contextl
 
 
 def run(roots: list[Path], *, dsn: str | None = None, pg_dump: str | None = None, jobs: int = 2,
-        only: str | None = None, out=sys.stdout) -> list[Result]:  # type: ignore[no-untyped-def]
-    cases = discover(roots, only)
+        only: str | None = None, names: set[str] | None = None,
+        out=None) -> list[Result]:  # type: ignore[no-untyped-def]
+    out = out or sys.stdout
+    cases = discover(roots, only, names)
     server, stack = start_server(dsn or os.environ.get("PGSPEC_TEST_DSN"), pg_dump)
     with stack:
         server.setup()
@@ -335,12 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-dump", help="pg_dump matching the server's version")
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
     parser.add_argument("--only", metavar="TEXT", help="only cases whose name contains TEXT")
+    parser.add_argument("--case", action="append", metavar="NAME", dest="cases",
+                        help="only this case, e.g. migra/rls (repeatable)")
     args = parser.parse_args(argv)
     for root in args.corpus:
         if not root.is_dir():
             print(f"conformance: not a directory: {str(root)!r}", file=sys.stderr)
             return 2
-    results = run(args.corpus, dsn=args.dsn, pg_dump=args.pg_dump, jobs=args.jobs, only=args.only)
+    results = run(args.corpus, dsn=args.dsn, pg_dump=args.pg_dump, jobs=args.jobs, only=args.only,
+                  names=set(args.cases) if args.cases else None)
     if args.json:
         data = {"totals": totals(results), "cases": [asdict(r) for r in results]}
         Path(args.json).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
