@@ -12,6 +12,7 @@ from __future__ import annotations
 from pgspec.catalog import Catalog, Column, Constraint, Domain, Enum, Table
 from pgspec.render import ddl
 from pgspec.render.order import KINDS, Node, Plan, plan
+from pgspec.render.privileges import privileges_sql
 
 __all__ = ["SPLIT_FILES", "render", "render_split"]
 
@@ -37,16 +38,23 @@ _FUNCTIONS_PREAMBLE = "SET check_function_bodies = false;"
 _CONSTRAINT_ORDER = {"primary_key": 0, "unique": 1, "check": 2, "exclude": 3, "foreign_key": 4}
 
 
-def render(catalog: Catalog) -> str:
+def render(catalog: Catalog, *, owners: bool = False) -> str:
     """The catalog's DDL as one script for an empty database (external objects existing)."""
-    return "".join(render_split(catalog).values())
+    return "".join(render_split(catalog, owners=owners).values())
 
 
-def render_split(catalog: Catalog) -> dict[str, str]:
-    """The three init scripts by file name, in the order they are applied."""
+def render_split(catalog: Catalog, *, owners: bool = False) -> dict[str, str]:
+    """The three init scripts by file name, in the order they are applied.
+
+    The last one ends with the privileges (``render.privileges``), and with ``owners`` the
+    owners the catalog states (ALTER ... OWNER TO)."""
     the_plan = plan(catalog)
     writer = _Writer(the_plan)
-    return {name: writer.file(i, name) for i, name in enumerate(SPLIT_FILES)}
+    files = {name: writer.file(i, name) for i, name in enumerate(SPLIT_FILES)}
+    grants = privileges_sql(catalog, owners=owners)
+    if grants:
+        files[SPLIT_FILES[2]] += "\n-- Privileges\n\n" + "\n\n".join(grants) + "\n"
+    return files
 
 
 class _Writer:

@@ -17,6 +17,7 @@ from pgspec.errors import Problem, SpecError
 from pgspec.spec.build import Builder
 from pgspec.spec.models import FileIn
 from pgspec.spec.positions import Pos, problems_from_validation
+from pgspec.spec.privileges import build_privileges
 from pgspec.spec.traits import collect_traits, expand_file
 from pgspec.spec.validate import run_checks
 from pgspec.spec.yaml_loader import read_spec_files
@@ -48,10 +49,14 @@ def load_spec(path: str | os.PathLike[str]) -> Catalog:
         # References are only meaningful once every file could be read.
         run_checks(builder)
     problems.extend(builder.problems)
+    privileges: dict[str, object] = {}
+    if not problems:
+        privileges = build_privileges(validated, builder.objects, problems)
     if problems:
         raise SpecError.from_problems(_unique(problems))
     return Catalog(
         **builder.objects,
+        **privileges,
         externals=frozenset(builder.externals),
         source=str(path),
     )

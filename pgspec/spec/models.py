@@ -86,12 +86,81 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# --------------------------------------------------------------------------- privileges
+
+#: A privilege as a spec writes it (any case); ``all`` is every privilege of the object's kind,
+#: ``none`` (alone) is no privilege at all.
+PrivilegeIn = Annotated[
+    Literal["all", "none", "select", "insert", "update", "delete", "truncate", "references",
+            "trigger", "maintain", "usage", "create", "execute"],
+    Word,
+]
+
+
+class GrantDetailIn(In):
+    """The mapping form of one role's grant: privileges and WITH GRANT OPTION."""
+
+    privileges: by_shape(text=PrivilegeIn, listing=list[PrivilegeIn])  # type: ignore[valid-type]
+    grant_option: bool = False
+
+
+#: One role's privileges: ``all``, ``[select, insert]`` or ``{privileges: [...], grant_option: true}``.
+RoleGrantIn = by_shape(text=PrivilegeIn, listing=list[PrivilegeIn], mapping=GrantDetailIn)
+#: Role name -> privileges (``public`` is PUBLIC), on one object.
+GrantsIn = dict[str, RoleGrantIn]  # type: ignore[valid-type]
+
+
+class ClassGrantsIn(In):
+    """Grants for every object of one kind in the file's schema, ``except`` those listed."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    __pydantic_extra__: dict[str, RoleGrantIn] = Field(init=False)  # type: ignore[valid-type]
+    except_: list[str] = Field(default=[], alias="except")
+
+
+class FileGrantsIn(In):
+    """File-level grants: ``tables`` covers tables, views and materialized views (as
+    PostgreSQL's ON ALL TABLES does); ``functions`` covers procedures too."""
+
+    tables: ClassGrantsIn | None = None
+    sequences: ClassGrantsIn | None = None
+    functions: ClassGrantsIn | None = None
+    types: ClassGrantsIn | None = None
+
+
+class DefaultPrivilegesIn(In):
+    """ALTER DEFAULT PRIVILEGES [FOR ROLE role] [IN SCHEMA schema], per object kind."""
+
+    role: str | None = None
+    schema_name: str | None = Field(default=None, alias="schema")
+    #: True: the entry for every schema (no IN SCHEMA), which replaces the built-in default.
+    global_: bool = Field(default=False, alias="global")
+    tables: GrantsIn | None = None
+    sequences: GrantsIn | None = None
+    functions: GrantsIn | None = None
+    types: GrantsIn | None = None
+    schemas: GrantsIn | None = None
+
+
+class PrivilegesIn(In):
+    """How the spec manages privileges (any one file; settings of several files merge)."""
+
+    preset: Annotated[Literal["supabase", "none"], Word] | None = None
+    ignore_roles: list[str] = []
+    #: The roles grants may name (besides ``public``): a role outside it is a typo.
+    roles: list[str] | None = None
+    #: Owner of every object the spec creates unless it says otherwise (owners are then compared).
+    owner: str | None = None
+
+
 FkActionIn = Annotated[Literal["no action", "restrict", "cascade", "set null", "set default"], Word]
 MatchIn = Annotated[Literal["simple", "full", "partial"], Word]
 
 
 class SchemaIn(In):
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class ExtensionIn(In):
@@ -110,6 +179,8 @@ class ExternalIn(In):
 class EnumIn(In):
     values: list[str]
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class DomainIn(In):
@@ -121,6 +192,8 @@ class DomainIn(In):
     #: One unnamed CHECK, named ``<domain>_check`` as PostgreSQL names it.
     check: SqlText | None = None
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class AttributeIn(In):
@@ -131,6 +204,8 @@ class AttributeIn(In):
 class CompositeIn(In):
     attributes: dict[str, by_shape(text=str, mapping=AttributeIn)]  # type: ignore[valid-type]
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class SequenceIn(In):
@@ -143,6 +218,8 @@ class SequenceIn(In):
     cycle: bool = False
     owned_by: str | None = None
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class ReferenceIn(In):
@@ -171,6 +248,7 @@ class ColumnIn(In):
     generated: SqlText | None = None
     collation: str | None = None
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
 
 
 class PrimaryKeyIn(In):
@@ -291,6 +369,8 @@ class TableIn(In):
     triggers: dict[str, TriggerIn] = {}
     unlogged: bool = False
     partition_by: SqlText | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
     #: ``parent`` (SQL name) and its bound clause (``FOR VALUES ...`` or ``DEFAULT``).
     partition_of: str | None = None
     partition_bound: SqlText | None = None
@@ -309,6 +389,8 @@ class ViewIn(In):
     options: ViewOptionsIn = ViewOptionsIn()
     columns: list[str] = []
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class MaterializedViewIn(In):
@@ -316,6 +398,8 @@ class MaterializedViewIn(In):
     with_data: bool = True
     columns: list[str] = []
     comment: str | None = None
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class ArgumentIn(In):
@@ -345,6 +429,8 @@ class FunctionIn(In):
     set: dict[str, _SetValue] = {}  # type: ignore[valid-type]
     comment: str | None = None
     body: str
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class ProcedureIn(In):
@@ -354,6 +440,8 @@ class ProcedureIn(In):
     set: dict[str, _SetValue] = {}  # type: ignore[valid-type]
     comment: str | None = None
     body: str
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class TraitIn(In):
@@ -396,6 +484,9 @@ class FileIn(In):
     functions: dict[str, by_shape(mapping=FunctionIn, listing=list[FunctionIn])] = {}  # type: ignore[valid-type]
     procedures: dict[str, by_shape(mapping=ProcedureIn, listing=list[ProcedureIn])] = {}  # type: ignore[valid-type]
     traits: dict[str, TraitIn] = {}
+    privileges: PrivilegesIn | None = None
+    grants: FileGrantsIn | None = None
+    default_privileges: by_shape(mapping=DefaultPrivilegesIn, listing=list[DefaultPrivilegesIn]) | None = None  # type: ignore[valid-type]
 
 
 Validator = Callable[[Any], Any]
