@@ -340,3 +340,59 @@ def _role_exists(server: Server, name: str) -> bool:
 
     with psycopg.connect(server.dsn, autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is not None
+
+
+# --------------------------------------------------------------------------- the team's spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_team_spec_states_who_may_touch_what(any_pg: Server, make_db: Callable[..., str]) -> None:
+    """Built from the stand-in (Supabase's default privileges) and the committed init scripts:
+    the database verifies clean, and the grants mean what schema/privileges.yaml says."""
+    import psycopg
+
+    from pgspec.render import SPLIT_FILES
+
+    dsn = make_db(stub=True, server=any_pg)
+    scripts = [ROOT / "supabase" / "migrations" / name for name in SPLIT_FILES]
+    any_pg.psql_file(dsn, *scripts)
+    spec = load_spec(str(ROOT / "schema"))
+    assert len(spec.grants) > 100 and spec.default_privileges
+    live = introspect(dsn, schemas=["public"])
+    assert diff(spec, live, schemas=["public"]) == []
+    # The scripts read offline say the same.
+    assert diff(spec, read_sql([str(p) for p in scripts], schemas=["public"]), schemas=["public"]) == []
+
+    def can(role: str, check: str, target: str, privilege: str) -> bool:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(f"SELECT {check}(%s, %s, %s)", (role, target, privilege)).fetchone()
+            assert row is not None
+            return bool(row[0])
+
+    table = "has_table_privilege"
+    function = "has_function_privilege"
+    assert can("authenticated", table, "public.connections", "SELECT")
+    assert can("authenticated", table, "public.users_active", "SELECT")
+    assert not can("authenticated", table, "public.accounts", "SELECT")  # no RLS there
+    assert not can("anon", table, "public.users", "SELECT")
+    assert can("service_role", table, "public.accounts", "DELETE")
+    for name in ("public.soft_delete(text, uuid, uuid)", "public.cleanup_soft_deleted_records(text, integer)",
+                 "public.permanent_delete(text, uuid)", "public.validate_api_token(text, inet, text)"):
+        assert not can("anon", function, name, "EXECUTE"), name
+        assert not can("authenticated", function, name, "EXECUTE"), name
+        assert can("service_role", function, name, "EXECUTE"), name
+    assert can("authenticated", function, "public.is_account_member(uuid)", "EXECUTE")
+    assert not can("anon", function, "public.is_account_member(uuid)", "EXECUTE")
+
+
+def test_team_spec_reports_a_grant_supabase_would_add(any_pg: Server, make_db: Callable[..., str]) -> None:
+    """The classic drift: someone hands anon a SECURITY-sensitive function by hand."""
+    from pgspec.render import SPLIT_FILES
+
+    dsn = make_db(stub=True, server=any_pg)
+    any_pg.psql_file(dsn, *(ROOT / "supabase" / "migrations" / name for name in SPLIT_FILES))
+    run_sql(dsn, "GRANT EXECUTE ON FUNCTION public.soft_delete(text, uuid, uuid) TO anon")
+    spec = load_spec(str(ROOT / "schema"))
+    assert shapes(diff(spec, introspect(dsn, schemas=["public"]), schemas=["public"])) == [
+        ("grant", "function:public.soft_delete(text, uuid, uuid):anon", "unexpected", None)]

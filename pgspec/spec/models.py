@@ -111,21 +111,27 @@ GrantsIn = dict[str, RoleGrantIn]  # type: ignore[valid-type]
 
 
 class ClassGrantsIn(In):
-    """Grants for every object of one kind in the file's schema, ``except`` those listed."""
+    """Grants for every object of one kind in the file's schema, ``except`` those listed, or
+    ``only`` those listed."""
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
     __pydantic_extra__: dict[str, RoleGrantIn] = Field(init=False)  # type: ignore[valid-type]
     except_: list[str] = Field(default=[], alias="except")
+    only: list[str] | None = None
+
+
+#: One mapping, or a list applied in order (a later entry overrides an earlier one).
+_ClassGrants = by_shape(mapping=ClassGrantsIn, listing=list[ClassGrantsIn])
 
 
 class FileGrantsIn(In):
     """File-level grants: ``tables`` covers tables, views and materialized views (as
     PostgreSQL's ON ALL TABLES does); ``functions`` covers procedures too."""
 
-    tables: ClassGrantsIn | None = None
-    sequences: ClassGrantsIn | None = None
-    functions: ClassGrantsIn | None = None
-    types: ClassGrantsIn | None = None
+    tables: _ClassGrants | None = None  # type: ignore[valid-type]
+    sequences: _ClassGrants | None = None  # type: ignore[valid-type]
+    functions: _ClassGrants | None = None  # type: ignore[valid-type]
+    types: _ClassGrants | None = None  # type: ignore[valid-type]
 
 
 class DefaultPrivilegesIn(In):

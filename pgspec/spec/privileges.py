@@ -240,8 +240,9 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
                     defaults[rec.key] = rec
     index = default_index(defaults.values())
 
-    # File-level grants, per (schema, class): every object of that kind in the schema.
-    classes: dict[tuple[str, str], tuple[m.ClassGrantsIn, Pos]] = {}
+    # File-level grants, per (schema, class): every object of that kind in the schema, entries
+    # applied in order.
+    classes: dict[tuple[str, str], list[tuple[m.ClassGrantsIn, Pos]]] = {}
     for spec, root in validated:
         if spec.grants is None:
             continue
@@ -254,9 +255,11 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
             slot = (spec.schema_name, cls)
             if slot in classes:
                 build.problem(pos, f"grants on {cls} of schema {spec.schema_name!r} are declared twice "
-                                   f"(first at {classes[slot][1].location})")
+                                   f"(first at {classes[slot][0][1].location})")
                 continue
-            classes[slot] = (value, pos)
+            entries = value if isinstance(value, list) else [value]
+            classes[slot] = [(entry, pos.child(i) if isinstance(value, list) else pos)
+                             for i, entry in enumerate(entries)]
 
     all_objects = [obj for spec, root in validated for obj in _objects(spec, root, by_location)]
     # Objects the spec implies (a serial column's sequence, a trait's view) get the grants
@@ -283,11 +286,13 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
         for cls, kinds in _CLASSES.items():
             if obj.on in kinds:
                 names_by_class.setdefault((obj.schema, cls), set()).add(obj.name)
-    for (schema, cls), (value, pos) in classes.items():
-        for i, name in enumerate(value.except_):
-            if name not in names_by_class.get((schema, cls), set()):
-                build.problem(pos.at("except", i), f"'except' names {name!r}, which is not one of the {cls} "
-                                                   f"of schema {schema!r} in the spec")
+    for (schema, cls), entries in classes.items():
+        for value, pos in entries:
+            for key, listed in (("except", value.except_), ("only", value.only or [])):
+                for i, name in enumerate(listed):
+                    if name not in names_by_class.get((schema, cls), set()):
+                        build.problem(pos.at(key, i), f"{key!r} names {name!r}, which is not one of the "
+                                                      f"{cls} of schema {schema!r} in the spec")
 
     owners: dict[str, str] = {}
     grants: dict[str, Grant] = {}
@@ -299,9 +304,11 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
             owners[obj.key] = owner
         acl = creation_acl(obj.on, obj.schema, owner, index)
         for cls, kinds in _CLASSES.items():
-            found = classes.get((obj.schema, cls))
-            if obj.on in kinds and found is not None and obj.name not in found[0].except_:
-                value, pos = found
+            if obj.on not in kinds:
+                continue
+            for value, pos in classes.get((obj.schema, cls), []):
+                if obj.name in value.except_ or (value.only is not None and obj.name not in value.only):
+                    continue
                 build.overlay(acl, obj.on, dict(value.__pydantic_extra__ or {}), pos)
         if obj.grants:
             build.overlay(acl, obj.on, obj.grants, obj.pos.child("grants"))

@@ -713,3 +713,195 @@ CREATE POLICY "Users can view their own profile" ON public.users
     FOR SELECT
     TO authenticated
     USING (id = auth.uid());
+
+-- Privileges
+
+REVOKE ALL ON TABLE
+    public.account_users,
+    public.accounts,
+    public.accounts_active,
+    public.api_tokens,
+    public.audit_logs,
+    public.columns,
+    public.columns_active,
+    public.configurations,
+    public.configurations_active,
+    public.connection_metadata_cache,
+    public.connections,
+    public.connections_active,
+    public.datasets,
+    public.datasets_active,
+    public.diagram_datasets,
+    public.diagrams,
+    public.environments,
+    public.environments_active,
+    public.invitations,
+    public.invitations_active,
+    public.lineage,
+    public.macros,
+    public.macros_active,
+    public.payments,
+    public.project_users,
+    public.projects,
+    public.projects_active,
+    public.source_control_commits,
+    public.subscription_plans,
+    public.subscriptions,
+    public.template_fragments,
+    public.templates,
+    public.templates_active,
+    public.usage_events,
+    public.users,
+    public.users_active,
+    public.workspace_datasets,
+    public.workspace_users,
+    public.workspaces,
+    public.workspaces_active
+    FROM anon, authenticated;
+
+REVOKE ALL ON FUNCTION
+    public.add_dataset_to_diagram(uuid, uuid, jsonb, uuid),
+    public.add_project_owner_to_project_users(),
+    public.add_workspace_owner_to_workspace_users(),
+    public.assert_soft_deletable_table(text),
+    public.calculate_account_usage(uuid),
+    public.cleanup_soft_deleted_records(text, integer),
+    public.decrement_usage_counter(uuid, text, integer),
+    public.generate_api_token(),
+    public.get_dataset_fqn(uuid, character varying, character varying),
+    public.handle_new_user(),
+    public.hash_api_token(text),
+    public.increment_usage_counter(uuid, text, integer),
+    public.is_user_locked(uuid),
+    public.permanent_delete(text, uuid),
+    public.record_failed_login(text, inet, integer, interval),
+    public.record_successful_login(uuid, inet),
+    public.remove_dataset_from_diagram(uuid, uuid),
+    public.reset_monthly_usage(),
+    public.restore_deleted(text, uuid),
+    public.set_dataset_owner(),
+    public.soft_deletable_tables(),
+    public.soft_delete(text, uuid, uuid),
+    public.soft_delete_account(uuid, uuid),
+    public.soft_delete_dataset(uuid, uuid),
+    public.soft_delete_project(uuid, uuid),
+    public.sync_usage_counters(uuid),
+    public.update_account_dataset_count(),
+    public.update_account_project_count(),
+    public.update_account_user_count(),
+    public.update_dataset_fqn(),
+    public.update_updated_at_column(),
+    public.validate_api_token(text, inet, text)
+    FROM anon, authenticated, PUBLIC;
+
+REVOKE ALL ON FUNCTION
+    public.is_account_admin(uuid),
+    public.is_account_member(uuid),
+    public.user_account_ids()
+    FROM anon, PUBLIC;
+
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+
+GRANT ALL ON TABLE
+    public.account_users,
+    public.accounts,
+    public.accounts_active,
+    public.api_tokens,
+    public.audit_logs,
+    public.columns,
+    public.columns_active,
+    public.configurations,
+    public.configurations_active,
+    public.connection_metadata_cache,
+    public.connections,
+    public.connections_active,
+    public.datasets,
+    public.datasets_active,
+    public.diagram_datasets,
+    public.diagrams,
+    public.environments,
+    public.environments_active,
+    public.invitations,
+    public.invitations_active,
+    public.lineage,
+    public.macros,
+    public.macros_active,
+    public.payments,
+    public.project_users,
+    public.projects,
+    public.projects_active,
+    public.source_control_commits,
+    public.subscription_plans,
+    public.subscriptions,
+    public.template_fragments,
+    public.templates,
+    public.templates_active,
+    public.usage_events,
+    public.users,
+    public.users_active,
+    public.workspace_datasets,
+    public.workspace_users,
+    public.workspaces,
+    public.workspaces_active
+    TO service_role;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE
+    public.account_users,
+    public.api_tokens,
+    public.connection_metadata_cache,
+    public.connections,
+    public.connections_active,
+    public.diagram_datasets,
+    public.diagrams,
+    public.invitations,
+    public.invitations_active,
+    public.users,
+    public.users_active
+    TO authenticated;
+
+GRANT ALL ON FUNCTION
+    public.is_account_admin(uuid),
+    public.is_account_member(uuid),
+    public.user_account_ids()
+    TO authenticated, service_role;
+
+GRANT ALL ON FUNCTION
+    public.add_dataset_to_diagram(uuid, uuid, jsonb, uuid),
+    public.add_project_owner_to_project_users(),
+    public.add_workspace_owner_to_workspace_users(),
+    public.assert_soft_deletable_table(text),
+    public.calculate_account_usage(uuid),
+    public.cleanup_soft_deleted_records(text, integer),
+    public.decrement_usage_counter(uuid, text, integer),
+    public.generate_api_token(),
+    public.get_dataset_fqn(uuid, character varying, character varying),
+    public.handle_new_user(),
+    public.hash_api_token(text),
+    public.increment_usage_counter(uuid, text, integer),
+    public.is_user_locked(uuid),
+    public.permanent_delete(text, uuid),
+    public.record_failed_login(text, inet, integer, interval),
+    public.record_successful_login(uuid, inet),
+    public.remove_dataset_from_diagram(uuid, uuid),
+    public.reset_monthly_usage(),
+    public.restore_deleted(text, uuid),
+    public.set_dataset_owner(),
+    public.soft_deletable_tables(),
+    public.soft_delete(text, uuid, uuid),
+    public.soft_delete_account(uuid, uuid),
+    public.soft_delete_dataset(uuid, uuid),
+    public.soft_delete_project(uuid, uuid),
+    public.sync_usage_counters(uuid),
+    public.update_account_dataset_count(),
+    public.update_account_project_count(),
+    public.update_account_user_count(),
+    public.update_dataset_fqn(),
+    public.update_updated_at_column(),
+    public.validate_api_token(text, inet, text)
+    TO service_role;
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
