@@ -516,6 +516,16 @@ def _sorted_topologically(nodes: dict[str, Node], ids: list[str], deps: dict[str
     return out
 
 
+def _index_signature(node: Node) -> tuple[Any, ...] | None:
+    """What makes two PRIMARY KEY / UNIQUE constraints of one table the same index to
+    CREATE TABLE; None for every other node."""
+    con = node.obj
+    if node.kind != "tcon" or con.kind not in ("primary_key", "unique"):
+        return None
+    return (node.owner, tuple(con.columns), tuple(con.include), con.nulls_not_distinct,
+            con.deferrable, con.initially_deferred)
+
+
 def plan(catalog: Catalog) -> Plan:
     """Every statement of the catalog's DDL, placed in its file and ordered."""
     builder = _Builder(catalog)
@@ -523,10 +533,19 @@ def plan(catalog: Catalog) -> Plan:
     nodes = builder.nodes
     files = _place(nodes)
     merged: set[str] = set()
+    merged_keys: set[tuple[Any, ...]] = set()
     deps = {n: set(node.deps) for n, node in nodes.items()}
     for node_id in sorted(nodes):
         node = nodes[node_id]
         if node.kind in MERGEABLE and node.owner and files[node_id] == files.get(node.owner, -1):
+            key = _index_signature(node)
+            if key is not None:
+                # CREATE TABLE silently drops a key constraint whose index would repeat an
+                # earlier one's (transformIndexConstraints): written inside it, UNIQUE (a)
+                # next to PRIMARY KEY (a) would never exist. ALTER TABLE ADD keeps both.
+                if key in merged_keys:
+                    continue
+                merged_keys.add(key)
             merged.add(node_id)
             deps[node.owner] |= deps[node_id] - {node.owner}
     # Anything that depended on a merged node now depends on its owner.
