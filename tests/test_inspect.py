@@ -88,9 +88,11 @@ def test_stdout_without_o_is_the_same_spec(make_db: Callable[..., str], capsys: 
     assert main(["inspect", dsn]) == 0
     out = capsys.readouterr().out
     documents = out.split("---\n")
-    assert [d.splitlines()[0] for d in documents] == ["# file: app.yaml", "# file: public.yaml"]
-    assert yaml.safe_load(documents[0])["tables"] == {"t": {"columns": {"id": {"type": "integer", "primary_key": True}}}}
-    assert yaml.safe_load(documents[1])["tables"]["u"]["columns"]["id"] == {
+    assert [d.splitlines()[0] for d in documents] == ["# file: 00_shared.yaml", "# file: app.yaml",
+                                                      "# file: public.yaml"]
+    assert yaml.safe_load(documents[0])["privileges"] == {"owner": "postgres"}
+    assert yaml.safe_load(documents[1])["tables"] == {"t": {"columns": {"id": {"type": "integer", "primary_key": True}}}}
+    assert yaml.safe_load(documents[2])["tables"]["u"]["columns"]["id"] == {
         "type": "bigint", "primary_key": True, "identity": "always"}
 
 
@@ -109,7 +111,7 @@ def test_failed_write_leaves_no_temporary_files(db: str, tmp_path: Path) -> None
     (tmp_path / "public.yaml").mkdir()  # os.replace cannot put a file over a directory
     with pytest.raises(Exception, match="cannot write the spec"):
         write_spec(result, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["public.yaml"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 # --------------------------------------------------------------------------- shapes people write
@@ -197,6 +199,8 @@ def test_no_traits_when_asked(make_db: Callable[..., str]) -> None:
     result = inspect_catalog(introspect(original, schemas=["public"]), traits={})
     assert result.notes == []
     assert "traits:" not in "".join(result.files.values())
+    assert "grants:" in result.files["public.yaml"]  # the team's per-schema grants with 'only'
+
 
 
 def test_big_schemas_are_written_in_table_groups(make_db: Callable[..., str], tmp_path: Path) -> None:
@@ -205,7 +209,7 @@ def test_big_schemas_are_written_in_table_groups(make_db: Callable[..., str], tm
     from pgspec.sources.live import introspect
 
     result = inspect_catalog(introspect(dsn, schemas=["public"]), group_size=2)
-    assert sorted(result.files) == ["public.tables_01.yaml", "public.tables_02.yaml",
+    assert sorted(result.files) == ["00_shared.yaml", "public.tables_01.yaml", "public.tables_02.yaml",
                                     "public.tables_03.yaml", "public.yaml"]
     write_spec(result, tmp_path)
     assert _differences(str(tmp_path), dsn) == []
@@ -268,3 +272,35 @@ def test_short_type_reads_back_the_same(canonical: str, short: str) -> None:
 def test_bare_scalars_only_where_yaml_keeps_the_text() -> None:
     assert [is_bare_scalar(x) for x in ("0", "0.50", "-3", "true")] == [True] * 4
     assert [is_bare_scalar(x) for x in ("010", "1_000", "1e5", "'x'", "TRUE")] == [False] * 5
+
+
+def test_privileges_come_back_as_the_team_writes_them(make_db: Callable[..., str], tmp_path: Path) -> None:
+    """Default privileges, per-schema class grants with ``only``, a column grant, a function
+    PUBLIC may not execute: written compactly, and a fresh database rendered from them has the
+    same effective privileges."""
+    roles = "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app_reader') " \
+            "THEN CREATE ROLE app_reader; END IF; END $$;"
+    dsn = make_db()
+    run_sql(dsn, roles + """
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO app_reader;
+        CREATE TABLE a (id integer PRIMARY KEY, secret text);
+        CREATE TABLE b (id integer PRIMARY KEY);
+        CREATE TABLE c (id integer PRIMARY KEY);
+        REVOKE SELECT ON c FROM app_reader;
+        GRANT UPDATE (secret) ON a TO app_reader;
+        CREATE FUNCTION f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+        REVOKE EXECUTE ON FUNCTION f() FROM PUBLIC;
+    """)
+    result = inspect_source(dsn)
+    assert result.notes == []
+    shared = yaml.safe_load(result.files["00_shared.yaml"])
+    public = yaml.safe_load(result.files["public.yaml"])
+    assert shared["default_privileges"] == [{"role": "postgres", "schema": "public", "tables": {"app_reader": ["select"]}}]
+    assert public["grants"]["tables"] == [{"app_reader": "none", "only": ["c"]}]
+    assert public["grants"]["functions"] == [{"public": "none"}]
+    assert public["tables"]["a"]["columns"]["secret"] == {"type": "text", "grants": {"app_reader": ["update"]}}
+    write_spec(result, tmp_path)
+    assert _differences(str(tmp_path), dsn) == []
+    fresh = make_db()
+    run_sql(fresh, roles + render(load_spec(tmp_path)))
+    assert main(["diff", dsn, fresh]) == 0

@@ -162,11 +162,14 @@ def _implicated(catalog: Catalog, uses: dict[str, list[trait_rules.Use]], differ
         indexes = {k for k, i in catalog.indexes.items() if i.table_key == table_key}
         views = {key for use in table_uses for key in use.view_keys}
         for d in differences:
+            name = d.name
+            if d.object_type == "grant":  # ``on:object:grantee``
+                name = name.split(":", 1)[-1].rsplit(":", 1)[0]
             if (
-                d.name == table_key
-                or d.name.startswith(table_key + ".")
-                or d.name in indexes
-                or d.name in views
+                name == table_key
+                or name.startswith(table_key + ".")
+                or name in indexes
+                or name in views
             ):
                 found.add(table_key)
                 break

@@ -31,6 +31,7 @@ from pgspec.catalog import (
     Trigger,
 )
 from pgspec.errors import PgspecError
+from pgspec.inspect.grants import Privileges
 from pgspec.inspect.shorten import (
     argument_text,
     index_key_text,
@@ -105,6 +106,7 @@ class Writer:
         self.schema_file: dict[str, SpecFile] = {}
         self.table_file: dict[str, SpecFile] = {}
         self.serial_sequences: set[str] = set()
+        self.priv = Privileges(catalog)
         self.by_table: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         for kind in ("constraint", "index", "trigger", "policy"):
             for obj in catalog.objects(kind).values():
@@ -147,11 +149,14 @@ class Writer:
         self._find_serials()
         for schema in self.catalog.schemas.values():
             spec = self.schema_file[schema.name]
-            spec.section("schemas")[schema.name] = Flow(comment=schema.comment) if schema.comment else None
+            value = ({"comment": schema.comment} if schema.comment else {}) | self.priv.extras(
+                "schema", qualified(schema.name), schema.name)
+            spec.section("schemas")[schema.name] = Flow(value) if value else None
         for enum in _sorted(self.catalog.enums):
+            extras = self.priv.extras("type", enum.key, enum.schema_name)
             entry: Any = FlowList(enum.values)
-            if enum.comment:
-                entry = {"values": FlowList(enum.values), "comment": enum.comment}
+            if enum.comment or extras:
+                entry = {"values": FlowList(enum.values)} | ({"comment": enum.comment} if enum.comment else {}) | extras
             self.schema_file[enum.schema_name].section("enums")[enum.name] = entry
         for domain in _sorted(self.catalog.domains):
             self.schema_file[domain.schema_name].section("domains")[domain.name] = self._domain(domain)
@@ -163,6 +168,7 @@ class Writer:
             entry = {"attributes": Flow(attrs)}
             if comp.comment:
                 entry["comment"] = comp.comment
+            entry.update(self.priv.extras("type", comp.key, comp.schema_name))
             self.schema_file[comp.schema_name].section("composite_types")[comp.name] = entry
         for seq in _sorted(self.catalog.sequences):
             if seq.key not in self.serial_sequences:
@@ -180,6 +186,7 @@ class Writer:
                 entry["options"] = Flow(options)
             if view.comment:
                 entry["comment"] = view.comment
+            entry.update(self.priv.extras("view", view.key, view.schema_name))
             self.schema_file[view.schema_name].section("views")[view.name] = entry
         for mview in _sorted(self.catalog.materialized_views):
             entry = {"query": _block(mview.query)}
@@ -187,13 +194,14 @@ class Writer:
                 entry["with_data"] = False
             if mview.comment:
                 entry["comment"] = mview.comment
+            entry.update(self.priv.extras("materialized_view", mview.key, mview.schema_name))
             self.schema_file[mview.schema_name].section("materialized_views")[mview.name] = entry
         self._routines()
         self._orphans()
         self._shared()
         for spec in self.files.values():
             _order_sections(spec)
-        return Written(self.files, self.tables, self.notes)
+        return Written(self.files, self.tables, [*self.notes, *self.priv.notes])
 
     def _shared(self) -> None:
         data: dict[str, Any] = {}
@@ -227,10 +235,32 @@ class Writer:
             external["types"] = FlowList(sorted(self.external_types))
         if external:
             data["external"] = external
+        for schema, spec in self.schema_file.items():
+            members = self._grant_members(schema)
+            grants = self.priv.class_grants(schema, members)
+            if grants:
+                spec.data["grants"] = grants
+        settings = self.priv.settings()
+        if settings is not None:
+            data["privileges"] = settings
+            defaults = self.priv.default_privileges()
+            if defaults:
+                data["default_privileges"] = defaults
         if data:
             self.files[SHARED_FILE] = SpecFile(SHARED_FILE, "public", data)
 
     # ---------------------------------------------------------------- types
+
+    def _grant_members(self, schema: str) -> list[tuple[str, str, str]]:
+        """(kind, key, name) of every object of a schema that holds grants of a class."""
+        c = self.catalog
+        found: list[tuple[str, str, str]] = []
+        for attr, on in (("tables", "table"), ("views", "view"), ("materialized_views", "materialized_view"),
+                         ("sequences", "sequence"), ("enums", "type"), ("domains", "type"),
+                         ("composite_types", "type")):
+            found += [(on, o.key, o.name) for o in getattr(c, attr).values() if o.schema_name == schema]
+        found += [(f.kind_of_object, f.key, f.name) for f in c.functions.values() if f.schema_name == schema]
+        return found
 
     def _type(self, canonical: str, schema: str) -> str:
         key = None
@@ -260,6 +290,7 @@ class Writer:
             entry["checks"] = checks
         if domain.comment:
             entry["comment"] = domain.comment
+        entry.update(self.priv.extras("type", domain.key, domain.schema_name))
         return Flow(entry) if len(entry) <= 2 and "checks" not in entry else entry
 
     def _sequence(self, seq: Sequence) -> Any:
@@ -286,6 +317,7 @@ class Writer:
             entry["owned_by"] = self._owned_by(seq)
         if seq.comment:
             entry["comment"] = seq.comment
+        entry.update(self.priv.extras("sequence", seq.key, seq.schema_name))
         return Flow(entry)
 
     def _owned_by(self, seq: Sequence) -> str:
@@ -306,6 +338,8 @@ class Writer:
             col = table.column(parts[2]) if table else None
             if col is None or not self._is_serial(seq, table, col):  # type: ignore[arg-type]
                 continue
+            if not self.priv.follows_defaults("sequence", seq.key, seq.schema_name):
+                continue  # its grants or owner need an entry of its own
             self.serial_sequences.add(seq.key)
 
     def _is_serial(self, seq: Sequence, table: Table, col: Column) -> bool:
@@ -338,6 +372,9 @@ class Writer:
             if not self._inline_constraint(table, con, inline, schema):
                 rest.append(con)
         for col in table.columns:
+            grants = self.priv.column_grants(table.key, qualified(table.schema_name, table.name, col.name))
+            if grants:
+                inline[col.name]["grants"] = Flow(grants)
             columns[col.name] = self._column(table, col, inline[col.name], pk_columns, schema)
         entry["columns"] = columns
         for con in rest:
@@ -366,6 +403,7 @@ class Writer:
             entry["partition_bound"] = table.partition_bound
         if table.inherits:
             entry["inherits"] = FlowList(self._relation(p, schema) for p in table.inherits)
+        entry.update(self.priv.extras("table", table.key, table.schema_name))
         return entry
 
     def _relation(self, key: str, schema: str) -> str:
@@ -676,12 +714,13 @@ class Writer:
             entry["set"] = Flow(dict(sorted(func.config.items())))
         if func.comment:
             entry["comment"] = func.comment
+        entry.update(self.priv.extras(func.kind_of_object, func.key, func.schema_name))
         entry["body"] = _block(func.body)
         return entry
 
 
 _COLUMN_KEYS = ("type", "primary_key", "not_null", "unique", "references", "default", "check",
-                "identity", "generated", "collation", "comment")
+                "identity", "generated", "collation", "comment", "grants")
 
 
 def _sorted(objects: dict[str, Any]) -> list[Any]:
@@ -696,7 +735,7 @@ def _schema_of(key: str) -> str | None:
 
 
 _SECTION_ORDER = (
-    "schema", "schemas", "extensions", "external", "traits", "enums", "domains", "composite_types",
+    "schema", "schemas", "extensions", "external", "privileges", "default_privileges", "grants", "traits", "enums", "domains", "composite_types",
     "sequences", "tables", "views", "materialized_views", "indexes", "triggers", "policies",
     "functions", "procedures",
 )
