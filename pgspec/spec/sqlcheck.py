@@ -169,6 +169,11 @@ def check_body(
     try:
         pglast.parse_plpgsql(sql)
     except pglast.parser.ParseError as exc:
+        # libpg_query's PL/pgSQL compiler cannot resolve some valid names (a variable typed
+        # with a type of another schema: "Not implemented (LookupExplicitNamespace only
+        # supports pg_catalog and public)"): that is no proof of a mistake, so no error.
+        if str(exc.args[0]).startswith("Not implemented"):
+            return
         raise SqlError(f"invalid plpgsql body: {exc.args[0]}") from None
 
 
