@@ -50,6 +50,11 @@ _SPELLING = {
 
 _ARRAY_OPS = (enums.A_Expr_Kind.AEXPR_OP_ANY, enums.A_Expr_Kind.AEXPR_OP_ALL)
 
+#: Operators whose literal operand takes the other side's type (parse analysis resolves an
+#: unknown literal against the known operand), so the literal's cast may go.
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "~", "~*", "!~", "!~*",
+                          "~~", "~~*", "!~~", "!~~*", "@>", "<@", "&&", "?", "?|", "?&"})
+
 _NUMERIC = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8"})
 
 
@@ -174,6 +179,19 @@ def _strip(node: Any, inside_cast: bool) -> Any:
         return node
     if isinstance(node, ast.A_Expr) and node.kind in _ARRAY_OPS:
         node = _any_to_in(node)
+    if (
+        isinstance(node, ast.A_Expr)
+        and node.kind == enums.A_Expr_Kind.AEXPR_OP
+        and [getattr(n, "sval", None) for n in node.name or ()][-1:] != []
+        and getattr(node.name[-1], "sval", None) not in _COMPARISONS
+    ):
+        # An arithmetic operand's literal type picks the operator: CURRENT_DATE + '1 year'
+        # is ambiguous (date + integer, date + interval...) without ::interval.
+        for side in ("lexpr", "rexpr"):
+            operand = getattr(node, side)
+            keep = isinstance(operand, ast.TypeCast) and isinstance(operand.arg, ast.A_Const)
+            setattr(node, side, operand if keep else _strip(operand, False))
+        return node
     if isinstance(node, ast.ResTarget) and node.val is not None and node.name == _output_name(node.val):
         node.name = None  # the AS the server spells out for a name it would pick anyway
     if (
@@ -213,6 +231,27 @@ def _output_name(node: Any) -> str | None:
     return None
 
 
+class _Stream(RawStream):
+    """pglast's printer, but casts written ``x::type`` as people (and the server) write them,
+    not ``CAST(x AS type)``. Only this module's output uses it: canonical forms elsewhere stay
+    pglast's own."""
+
+    def print_node(self, node: Any, is_name: bool = False, is_symbol: bool = False) -> None:
+        if isinstance(node, ast.TypeCast) and node.typeName is not None and not node.typeName.pct_type:
+            arg = node.arg
+            simple = isinstance(arg, ast.ColumnRef | ast.FuncCall | ast.ParamRef) or (
+                isinstance(arg, ast.A_Const) and (arg.isnull or isinstance(arg.val, ast.String | ast.Boolean)))
+            if not simple:
+                self.write("(")
+            self.print_node(arg)
+            if not simple:
+                self.write(")")
+            self.write("::")
+            super().print_node(node.typeName)
+            return
+        super().print_node(node, is_name, is_symbol)
+
+
 def _parse_expression(text: str) -> Any | None:
     try:
         stmts = pglast.parse_sql(f"SELECT {text}")
@@ -237,7 +276,7 @@ def short_expression(text: str) -> str:
         if node is None:
             return text
         try:
-            candidates.append(RawStream()(_strip(node, False) if strip else node))
+            candidates.append(_Stream()(_strip(node, False) if strip else node))
         except Exception:
             continue
     for candidate in candidates:
