@@ -121,8 +121,16 @@ def _atomic_body(stmts: Any) -> str:
             inner.extend(x for x in item if x is not None)
         elif item is not None:
             inner.append(item)
-    lines = "".join(f" {deparse(s)};\n" for s in inner)
+    lines = "".join(f" {_statement(s)};\n" for s in inner)
     return f"BEGIN ATOMIC\n{lines}END"
+
+
+def _statement(node: Any) -> str:
+    """One statement of a SQL-standard body; pglast prints no bare ReturnStmt, so RETURN is
+    written here (``RETURN expr`` is the whole of a body, or a statement of BEGIN ATOMIC)."""
+    if isinstance(node, ast.ReturnStmt):
+        return f"RETURN {deparse(node.returnval)}"
+    return deparse(node)
 
 
 def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
@@ -160,7 +168,9 @@ def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
             outs = [a for a in arguments if a.mode in ("out", "inout", "table")]
             fields["returns"] = outs[0].type if len(outs) == 1 else "record"
     _apply_options(fields, stmt.options, state)
-    if stmt.sql_body is not None:
+    if isinstance(stmt.sql_body, ast.ReturnStmt):
+        fields["body"] = _statement(stmt.sql_body)
+    elif stmt.sql_body is not None:
         fields["body"] = _atomic_body(stmt.sql_body)
     function = Function(**fields)
     state.put("functions", function)
