@@ -24,6 +24,7 @@ from typing import Any
 
 import pglast
 from pglast import ast
+from pglast.stream import RawStream
 
 from pgspec.errors import SqlError
 from pgspec.normalize.expressions import canonical_statement_nodes, canonical_statements
@@ -187,7 +188,37 @@ def _starts_atomic(body: str) -> bool:
     return len(tokens) >= 2 and tokens[0].name == "BEGIN_P" and tokens[1].name == "ATOMIC"
 
 
+def _first_token(body: str) -> str | None:
+    try:
+        tokens = [t for t in pglast.parser.scan(body) if t.name not in _COMMENTS]
+    except pglast.parser.ParseError:
+        return None
+    return tokens[0].name if tokens else None
+
+
+def _return(node: ast.ReturnStmt, body: str) -> str:
+    """``RETURN expr`` (a whole SQL-standard body, or a statement of BEGIN ATOMIC): pglast has
+    no printer for a bare ReturnStmt, so its expression is canonicalised on its own."""
+    from pgspec.normalize.expressions import canonical_expression
+
+    try:
+        text = RawStream()(node.returnval)
+    except Exception as exc:  # pglast raises several kinds for trees it cannot print
+        raise SqlError(f"cannot normalise sql body {body!r}: {exc}") from None
+    return "RETURN " + canonical_expression(text)
+
+
 def _sql(body: str) -> str:
+    if _first_token(body) == "RETURN":
+        # SQL-standard ``RETURN expr`` body (PostgreSQL 14+): a clause of CREATE FUNCTION.
+        try:
+            stmts = pglast.parse_sql(f"CREATE FUNCTION pgspec_body() RETURNS void LANGUAGE sql {body}")
+        except pglast.parser.ParseError as exc:
+            raise SqlError(f"invalid sql body {body!r}: {exc.args[0]}") from None
+        stmt = stmts[0].stmt if len(stmts) == 1 else None
+        if not isinstance(stmt, ast.CreateFunctionStmt) or not isinstance(stmt.sql_body, ast.ReturnStmt):
+            raise SqlError(f"invalid sql body {body!r}")
+        return _return(stmt.sql_body, body)
     if not _starts_atomic(body):
         return canonical_statements(body)
     source = f"CREATE FUNCTION pgspec_body() RETURNS void LANGUAGE sql {body}"
@@ -199,7 +230,9 @@ def _sql(body: str) -> str:
     if not isinstance(stmt, ast.CreateFunctionStmt) or stmt.sql_body is None:
         raise SqlError(f"invalid sql body {body!r}")
     nodes = stmt.sql_body[0] if stmt.sql_body and isinstance(stmt.sql_body[0], tuple) else ()
-    return "BEGIN ATOMIC\n" + canonical_statement_nodes(tuple(nodes), body) + "\nEND"
+    lines = [_return(n, body) + ";" if isinstance(n, ast.ReturnStmt) else canonical_statement_nodes((n,), body)
+             for n in nodes]
+    return "BEGIN ATOMIC\n" + "\n".join(lines) + "\nEND"
 
 
 def _text(body: str) -> str:
