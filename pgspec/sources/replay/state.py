@@ -129,7 +129,9 @@ class State:
         try:
             return self.creation_schema()
         except SqlError:
-            return "public"
+            # No schema on the path (pg_dump's search_path = ''): an unqualified name can only
+            # be pg_catalog's, which PostgreSQL always searches (suppress_redundant_updates_trigger).
+            return "pg_catalog"
 
     def relation_key(self, rv: ast.RangeVar, *, create: bool = False) -> tuple[str, str]:
         """``(schema, name)`` of a relation named in a statement."""
