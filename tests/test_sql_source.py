@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pgspec.diff import diff
-from pgspec.errors import SqlError
+from pgspec.errors import DumpError, SqlError
 from pgspec.sources.dump import StatementReader, looks_like_dump, looks_like_sql
 from pgspec.sources.live import introspect
-from pgspec.sources.sql import read_sql
+from pgspec.sources.sql import read_dump, read_sql
 from tests.fix_db import ROOT
 from tests.pgserver import Server
 
@@ -137,3 +139,68 @@ def test_search_path_resolves_unqualified_names(tmp_path: Path) -> None:
     assert catalog.tables["app.t"].column("m").type == "app.mood"
     assert catalog.tables["app.t"].column("extra").type == "app.mood"
     assert catalog.tables["public.u"].column("m").type == "app.mood"
+
+
+#: Scripts psql stops on (ON_ERROR_STOP) and the line of the statement the server rejects.
+#: pglast's scanner split drops such text (an open parenthesis swallows every ';' after it,
+#: a statement without a keyword is not a statement to it); the reader must not.
+BROKEN_SCRIPTS = {
+    "open parenthesis": ("CREATE TABLE x (id int;\n", 1),
+    "no table name": ("CREATE TABLE ok (id int);\nCREATE TABLE (;\n", 2),
+    "no keyword": ("CREATE TABLE a (id int);\nfoo bar baz;\nCREATE TABLE b (id int);\n", 2),
+    "unterminated at end": ("CREATE TABLE a (id int);\n\nCREATE TABLE b (id int\n", 3),
+    "open parenthesis, later lines": (
+        "CREATE TABLE a (id int;\nCREATE TABLE b (id int);\n-- end\n", 1),
+    "garbage after a comment": ("-- header\n/* block */ nonsense;\n", 2),
+    "bad statement unknown kind": ("ALTER TEXT SEARCH CONFIGURATION;\n", 1),
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN_SCRIPTS))
+def test_unparseable_statements_stop_the_read(
+    name: str, pg: Server, make_db: Callable[..., str], tmp_path: Path
+) -> None:
+    text, line = BROKEN_SCRIPTS[name]
+    script = tmp_path / "bad.sql"
+    script.write_text(text)
+    with pytest.raises(subprocess.CalledProcessError):
+        pg.psql_file(make_db(), script)
+    with pytest.raises(SqlError) as err:
+        read_sql([script])
+    assert (err.value.file, err.value.line) == (str(script), line)
+    dump = tmp_path / "bad.dump.sql"
+    dump.write_text("--\n-- PostgreSQL database dump\n--\n\n" + text)
+    with pytest.raises(DumpError) as derr:
+        read_dump(dump)
+    assert derr.value.line == line + 4
+
+
+def test_cli_fails_on_an_unparseable_script(tmp_path: Path) -> None:
+    bad, other = tmp_path / "bad.sql", tmp_path / "bad2.sql"
+    bad.write_text("CREATE TABLE x (id int;\n")
+    other.write_text("CREATE TABLE (;\n")
+    for argv in (["verify", "--spec", str(ROOT / "schema"), "--sql", str(bad)],
+                 ["diff", str(other), str(bad)]):
+        done = subprocess.run([sys.executable, "-m", "pgspec", *argv],
+                              capture_output=True, text=True)
+        assert done.returncode == 2, done.stdout
+        assert done.stderr.count("\n") == 1
+        assert f"{argv[-1] if argv[0] == 'verify' else other}:1: cannot parse" in done.stderr
+
+
+def test_unknown_statements_are_reported_not_dropped(tmp_path: Path) -> None:
+    script = tmp_path / "extras.sql"
+    script.write_text(
+        "CREATE TABLE t (x int);\n"
+        "CREATE TEXT SEARCH CONFIGURATION my_cfg (COPY = pg_catalog.simple);\n"
+        "ALTER TEXT SEARCH CONFIGURATION my_cfg DROP MAPPING FOR word;\n"
+        "SET statement_timeout = 0;\n"
+        "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        "BEGIN;\nCOMMIT;\n"
+        "ALTER TABLE public.t OWNER TO postgres;\n"
+    )
+    catalog = read_sql([script])
+    assert [(w.object_type, w.name, w.location) for w in catalog.warnings] == [
+        ("text search configuration", "public.my_cfg", f"{script}:2"),
+        ("statement", "ALTER TEXT SEARCH", f"{script}:3"),
+    ]

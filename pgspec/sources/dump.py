@@ -413,6 +413,12 @@ class StatementReader:
         consumed = 0
         while index < len(slices):
             piece = slices[index]
+            # The scanner's split leaves out what it cannot call a statement (no keyword
+            # before the ';', as in ``foo bar;``); pass it on, so the parser rejects it.
+            dropped = _dropped(text, consumed, piece.start)
+            if dropped is not None:
+                found.append((text[dropped : piece.start].strip().rstrip(";").strip(),
+                              self._line(text, dropped)))
             body = text[piece.start : piece.stop]
             if _begins_atomic_routine(body):
                 rest = text[piece.start :]
@@ -435,6 +441,14 @@ class StatementReader:
             found.append((body, self._line(text, piece.start)))
             consumed = piece.stop
             index += 1
+        # An open parenthesis makes the scanner swallow every ';' after it and drop the text
+        # (``CREATE TABLE x (id int;``): psql keeps reading, and at the end of the file sends
+        # it to the server, which rejects it. Keep it pending; at the end it is a statement.
+        dropped = _dropped(text, consumed, len(text))
+        if dropped is not None:
+            if not final:
+                return self._keep(text, found, dropped)
+            found.append((text[dropped:].strip().rstrip(";").strip(), self._line(text, dropped)))
         self.parts = []
         self.size = 0
         return found
@@ -450,6 +464,27 @@ class StatementReader:
 
     def _line(self, text: str, offset: int) -> int:
         return self.first_line + text.count("\n", 0, offset)
+
+
+#: Tokens of the text between statements that are not a statement of their own.
+_BETWEEN = frozenset({"SQL_COMMENT", "C_COMMENT", "ASCII_59"})
+
+
+def _dropped(text: str, start: int, stop: int) -> int | None:
+    """Offset of the first token between ``start`` and ``stop`` that is neither a comment nor
+    ``;``, or None when the span holds only those (and white space)."""
+    gap = text[start:stop]
+    if not gap.strip():
+        return None
+    try:
+        tokens = parser.scan(gap)
+    except pglast.parser.ParseError:
+        return start + len(gap) - len(gap.lstrip())  # an unterminated comment: not nothing
+    for token in tokens:
+        if token.name not in _BETWEEN:
+            # Token offsets count bytes of UTF-8.
+            return start + len(gap.encode("utf-8")[: token.start].decode("utf-8", "replace"))
+    return None
 
 
 def _decode(raw: bytes, file: str, line: int, error: type[PgspecError]) -> str:

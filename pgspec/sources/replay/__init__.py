@@ -82,6 +82,23 @@ _UNMODELLED: dict[type, str] = {
     ast.DoStmt: "do block",
 }
 
+#: Parsed statements pgspec deliberately ignores: data, transactions, session state and the
+#: cluster's objects (roles, databases, tablespaces). Most never reach the parser (their first
+#: word is in ``_SKIP_FIRST``); these are the ones that can, say inside CREATE SCHEMA or after
+#: a leading comment. Any other statement without a handler is reported, never dropped.
+_IGNORED: frozenset[type] = frozenset({
+    ast.TransactionStmt, ast.VariableShowStmt, ast.ConstraintsSetStmt, ast.DiscardStmt,
+    ast.CheckPointStmt, ast.ExplainStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt,
+    ast.MergeStmt, ast.CopyStmt, ast.TruncateStmt, ast.LockStmt, ast.NotifyStmt,
+    ast.ListenStmt, ast.UnlistenStmt, ast.VacuumStmt, ast.ClusterStmt, ast.ReindexStmt,
+    ast.LoadStmt, ast.CallStmt, ast.PrepareStmt, ast.ExecuteStmt, ast.DeallocateStmt,
+    ast.DeclareCursorStmt, ast.FetchStmt, ast.ClosePortalStmt, ast.SecLabelStmt,
+    ast.CreateRoleStmt, ast.AlterRoleStmt, ast.AlterRoleSetStmt, ast.DropRoleStmt,
+    ast.CreatedbStmt, ast.AlterDatabaseStmt, ast.AlterDatabaseSetStmt, ast.DropdbStmt,
+    ast.CreateTableSpaceStmt, ast.DropTableSpaceStmt, ast.AlterTableSpaceOptionsStmt,
+    ast.AlterSystemStmt,
+})
+
 #: Unmodelled kinds that live outside schemas (their warning names them unqualified).
 _GLOBAL_KINDS = frozenset({
     "event trigger", "publication", "cast", "foreign server", "foreign data wrapper",
@@ -161,6 +178,8 @@ class Replayer:
         self.error = error
         self.state = State(file, keep)
         self.handlers: dict[type, Callable[[Any], None]] = self._handlers()
+        #: The statement being applied (its first words name an unknown one in a warning).
+        self.current = ""
 
     def _handlers(self) -> dict[type, Callable[[Any], None]]:
         s = self.state
@@ -209,6 +228,7 @@ class Replayer:
         if not _classify(text) and not privileges.claims(text):
             return
         self.state.location = f"{self.file}:{line}"
+        self.current = text
         try:
             parsed = pglast.parse_sql(text)
         except pglast.parser.ParseError as exc:
@@ -246,6 +266,11 @@ class Replayer:
             if schema is None and kind not in _GLOBAL_KINDS:
                 schema = self.state.creation_schema()
             misc.unmodelled(self.state, kind, name, schema)
+            return
+        if type(node) not in _IGNORED:
+            self.state.warn(
+                "statement", " ".join(self.current.split()[:3]), "statement not replayed by pgspec"
+            )
 
     def catalog(self, source: str) -> Catalog:
         catalog = self.state.catalog(source)
