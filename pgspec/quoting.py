@@ -7,14 +7,23 @@ names usable as unambiguous catalog keys.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pglast.stream import maybe_double_quote_name
 
 
+@lru_cache(maxsize=65536)
 def quote(name: str) -> str:
-    """``name`` as it must be written in SQL: bare when possible, double-quoted otherwise."""
+    """``name`` as it must be written in SQL: bare when possible, double-quoted otherwise.
+
+    Cached: every catalog key is built from these, hundreds of thousands of times on a large
+    schema, and the same few thousand names recur (the quoter's keyword lookup is not free).
+    """
     return maybe_double_quote_name(name)
 
 
+@lru_cache(maxsize=262144)
 def qualified(*parts: str) -> str:
-    """``schema.table.column`` with each part quoted only where SQL needs it."""
-    return ".".join(maybe_double_quote_name(p) for p in parts)
+    """``schema.table.column`` with each part quoted only where SQL needs it (cached: the
+    ``key`` of every catalog object is one, asked for again by each lookup of the differ)."""
+    return ".".join([quote(p) for p in parts])

@@ -14,6 +14,7 @@ Nothing is skipped silently: object kinds (and attributes) pgspec does not model
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -467,14 +468,20 @@ class _Reader:
         shares (``elements.index_key_from_node``): ruleutils prints an opclass or a collation
         exactly when it is not the default, which no catalog column says on its own."""
         key = qualified(row["schema"], row["name"])
-        stmt = _parse_one(row["definition"], ast.IndexStmt)
         keys: list[IndexKey] = []
-        for elem in stmt.indexParams:
-            if elem.opclassopts:
-                self.warn("index", key, f"operator class parameters in {RawStream()(elem)!r} "
-                          "are not modelled by pgspec: not compared")
-                elem.opclassopts = None
-            keys.append(index_key_from_node(elem, row["schema"]))
+        if row["key_columns"] is not None:
+            # Plain ascending columns with their defaults (see live_queries.INDEXES): what the
+            # parse below would give, without parsing.
+            keys = [_plain_key(name, option)
+                    for name, option in zip(row["key_columns"], row["key_options"], strict=True)]
+        else:
+            stmt = _parse_one(row["definition"], ast.IndexStmt)
+            for elem in stmt.indexParams:
+                if elem.opclassopts:
+                    self.warn("index", key, f"operator class parameters in {RawStream()(elem)!r} "
+                              "are not modelled by pgspec: not compared")
+                    elem.opclassopts = None
+                keys.append(index_key_from_node(elem, row["schema"]))
         if not row["valid"]:
             self.warn("index", key, "the index is INVALID (a failed CREATE INDEX CONCURRENTLY?)")
         if row["reloptions"]:
@@ -487,7 +494,7 @@ class _Reader:
             unique=row["unique"],
             method=row["method"],
             keys=keys,
-            include=[elem.name for elem in stmt.indexIncludingParams or ()],
+            include=list(row["include_columns"]),
             where=row["where"],
             nulls_not_distinct=row["nulls_not_distinct"],
             comment=row["comment"],
@@ -691,6 +698,24 @@ def _policy(row: DictRow) -> Policy:
         with_check=row["with_check"],
         comment=row["comment"],
     )
+
+
+#: pg_index.indoption bits (src/include/catalog/pg_index.h).
+_INDOPTION_DESC, _INDOPTION_NULLS_FIRST = 1, 2
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_key(column: str, option: int) -> IndexKey:
+    """The IndexKey of a plain column key with its ordering bits, as ``index_key_from_node``
+    makes it from what the server prints (``DESC``, ``NULLS FIRST`` on ASC, ``NULLS LAST`` on
+    DESC): nulls kept only where they depart from the order's default. Immutable, so shared."""
+    desc = bool(option & _INDOPTION_DESC)
+    nulls_first = bool(option & _INDOPTION_NULLS_FIRST)
+    if desc:
+        nulls = None if nulls_first else "last"
+    else:
+        nulls = "first" if nulls_first else None
+    return IndexKey(column=column, order="desc" if desc else "asc", nulls=nulls)
 
 
 def _parse_one(text: str, node_type: type[Any]) -> Any:

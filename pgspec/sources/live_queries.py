@@ -222,16 +222,26 @@ ORDER BY n.nspname, r.relname, c.conname
 )
 
 #: Indexes on tables and materialized views, except those backing a primary key, unique or
-#: exclusion constraint and those the server attached to a partitioned parent's index. Keys
-#: are read from the whole definition (the reader parses it): the server's CREATE INDEX names
-#: an opclass or a collation exactly when it is not the default, which is what the model keeps.
+#: exclusion constraint and those the server attached to a partitioned parent's index.
+#: ``key_columns`` lists the keys when every one is a plain column whose only decorations are
+#: its ordering (``key_options``: pg_index.indoption, DESC and NULLS FIRST bits): its column's
+#: collation, the default opclass of exactly its column's type, no opclass options. Such an
+#: index (most of
+#: them) needs no parsing. Otherwise ``definition`` is the whole CREATE INDEX and the reader
+#: parses it: ruleutils names an opclass or a collation exactly when it is not the default,
+#: which is what the model keeps, and the conservative test above only ever sends an index
+#: to that path, never away from it.
 INDEXES = sql.SQL(
     """
 SELECT n.nspname AS schema, ic.relname AS name, t.relname AS "table", i.indisunique AS "unique",
        am.amname AS method,
        pg_get_expr(i.indpred, i.indrelid) AS "where",
        {nulls_not_distinct} AS nulls_not_distinct,
-       pg_get_indexdef(i.indexrelid) AS definition,
+       CASE WHEN plain.keys IS NULL THEN pg_get_indexdef(i.indexrelid) END AS definition,
+       plain.keys AS key_columns, plain.options AS key_options,
+       ARRAY(SELECT a.attname FROM generate_series(i.indnkeyatts, i.indnatts - 1) g(k)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[g.k]
+             ORDER BY g.k) AS include_columns,
        i.indisvalid AS valid, ic.reloptions,
        d.description AS comment
 FROM pg_index i
@@ -239,6 +249,19 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN bool_and(a.attnum IS NOT NULL AND i.indoption[g.k] IN (0, 1, 2, 3)
+                            AND (i.indcollation[g.k] = 0 OR i.indcollation[g.k] = a.attcollation)
+                            AND oc.opcdefault AND oc.opcintype = a.atttypid
+                            AND ia.attoptions IS NULL)
+              THEN array_agg(a.attname ORDER BY g.k) END AS keys,
+         array_agg(i.indoption[g.k]::int ORDER BY g.k) AS options
+  FROM generate_series(0, i.indnkeyatts - 1) g(k)
+  LEFT JOIN pg_attribute a ON i.indkey[g.k] <> 0 AND a.attrelid = i.indrelid
+                          AND a.attnum = i.indkey[g.k]
+  LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = g.k + 1
+  LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[g.k]
+) plain
 LEFT JOIN pg_description d
   ON d.objoid = ic.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE t.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s) AND NOT ic.relispartition
