@@ -204,3 +204,37 @@ def test_unknown_statements_are_reported_not_dropped(tmp_path: Path) -> None:
         ("text search configuration", "public.my_cfg", f"{script}:2"),
         ("statement", "ALTER TEXT SEARCH", f"{script}:3"),
     ]
+
+
+#: Tables whose CREATE TABLE repeats an index constraint: the server keeps one (the primary
+#: key first), which takes the dropped one's name when it had none; ALTER TABLE ADD keeps both.
+REDUNDANT_KEYS = [
+    "CREATE TABLE a (a uuid, CONSTRAINT b PRIMARY KEY (a), CONSTRAINT c UNIQUE (a));",
+    "CREATE TABLE a2 (a uuid, CONSTRAINT c2 UNIQUE (a), CONSTRAINT b2 PRIMARY KEY (a));",
+    "CREATE TABLE a3 (a uuid PRIMARY KEY, CONSTRAINT c3 UNIQUE (a));",
+    "CREATE TABLE a4 (a int UNIQUE, CONSTRAINT c4 UNIQUE (a));",
+    "CREATE TABLE a5 (a int, b int, PRIMARY KEY (a, b), UNIQUE (b, a));",
+    "CREATE TABLE a6 (a int, UNIQUE (a), UNIQUE (a));",
+    "CREATE TABLE a7 (a int, CONSTRAINT x7 UNIQUE (a), CONSTRAINT y7 UNIQUE (a));",
+    "CREATE TABLE a8 (a int, PRIMARY KEY (a), UNIQUE (a) DEFERRABLE);",
+    "CREATE TABLE a9 (a int, b int, PRIMARY KEY (a), UNIQUE (a) INCLUDE (b));",
+    "CREATE TABLE a10 (a int, PRIMARY KEY (a), UNIQUE NULLS NOT DISTINCT (a));",
+    "CREATE TABLE a11 (a int UNIQUE DEFERRABLE, CONSTRAINT c11 UNIQUE (a) DEFERRABLE);",
+    "CREATE TABLE a12 (a int UNIQUE INITIALLY DEFERRED, CONSTRAINT c12 UNIQUE (a));",
+    "CREATE TABLE a13 (a int PRIMARY KEY);\nALTER TABLE a13 ADD CONSTRAINT c13 UNIQUE (a);",
+]
+
+
+def test_create_table_drops_a_key_that_repeats_another(
+    any_pg: Server, make_db: Callable[..., str], tmp_path: Path
+) -> None:
+    script = tmp_path / "keys.sql"
+    script.write_text("\n".join(REDUNDANT_KEYS) + "\n")
+    dsn = make_db(server=any_pg)
+    any_pg.psql_file(dsn, script)
+    offline = read_sql([script])
+    assert _differences(offline, introspect(dsn)) == []
+    assert [c for c in offline.constraints if c.startswith("public.a.")] == ["public.a.b"]
+    assert offline.constraints["public.a3.c3"].kind == "primary_key"
+    assert offline.constraints["public.a12.a12_a_key"].initially_deferred
+    assert {"public.a13.a13_pkey", "public.a13.c13"} <= set(offline.constraints)

@@ -89,8 +89,9 @@ def add_constraint(
         state.primary_keys[key] = columns
     elif kind == CT.CONSTR_UNIQUE:
         ctype = "unique"
-        name = node.conname or naming.unique_name(table, columns)
         fields["include"] = names_of(node.including)
+        # The server names the index after its INCLUDE columns too (ChooseIndexColumnNames).
+        name = node.conname or naming.unique_name(table, columns + fields["include"])
         fields["nulls_not_distinct"] = bool(node.nulls_not_distinct)
     elif kind == CT.CONSTR_CHECK:
         ctype = "check"
@@ -140,6 +141,48 @@ def add_constraint(
         "constraints",
         Constraint(schema=schema, table=table, name=name, kind=ctype, columns=columns, **fields),
     )
+
+
+def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...]:
+    """What PostgreSQL compares to call two index constraints of one CREATE TABLE the same
+    (parse_utilcmd.c, transformIndexConstraints): columns in order, INCLUDE, NULLS NOT
+    DISTINCT, deferrability; not the kind (PRIMARY KEY or UNIQUE) nor the name."""
+    return (
+        tuple([column] if column else names_of(node.keys)),
+        tuple(names_of(node.including)),
+        bool(node.nulls_not_distinct),
+        bool(node.deferrable),
+        bool(node.initdeferred),
+    )
+
+
+def fold_redundant_indexes(
+    pending: list[tuple[ast.Constraint, str | None]],
+) -> list[tuple[ast.Constraint, str | None]]:
+    """The constraint clauses of a CREATE TABLE as the server keeps them.
+
+    Inside CREATE TABLE (only there: ALTER TABLE ADD keeps both) PostgreSQL drops a PRIMARY KEY
+    or UNIQUE that repeats an earlier one, the primary key counting as first wherever it is
+    written; when the one kept has no name of its own it takes the dropped one's
+    (``a uuid PRIMARY KEY, CONSTRAINT c UNIQUE (a)`` makes one primary key named ``c``).
+    """
+    index_kinds = (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE)
+    primary = [item for item in pending if item[0].contype == CT.CONSTR_PRIMARY]
+    kept: list[tuple[ast.Constraint, str | None]] = primary[:1]
+    dropped: set[int] = set()
+    for item in pending:
+        con, column = item
+        if con.contype not in index_kinds or (primary and item is primary[0]):
+            continue
+        signature = _index_signature(con, column)
+        prior = next((k for k in kept if _index_signature(*k) == signature), None)
+        if prior is None:
+            kept.append(item)
+            continue
+        if prior[0].conname is None and con.conname is not None:
+            prior[0].conname = con.conname
+        dropped.add(id(con))
+    return [item for item in pending if id(item[0]) not in dropped]
 
 
 def _without_name(node: ast.Constraint) -> ast.Constraint:

@@ -8,6 +8,7 @@ type, NOT NULL and default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pglast import ast, enums
@@ -15,7 +16,7 @@ from pglast import ast, enums
 from pgspec import naming
 from pgspec.catalog import Column, Sequence, Table
 from pgspec.quoting import qualified
-from pgspec.sources.replay.constraints import CT, add_constraint
+from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
 from pgspec.sources.replay.state import SERIAL_TYPES, State, any_name, deparse, names_of
 
 AT = enums.AlterTableType
@@ -96,9 +97,28 @@ def _column(state: State, schema: str, table: str, node: ast.ColumnDef,
         elif con.contype == CT.CONSTR_PRIMARY:
             fields["not_null"] = True
             constraints.append((con, node.colname))
+        elif con.contype in _ATTRIBUTES:
+            # ``UNIQUE DEFERRABLE`` on a column: the grammar gives the attribute as a clause of
+            # its own, which applies to the constraint before it (transformConstraintAttrs).
+            if constraints:
+                _ATTRIBUTES[con.contype](constraints[-1][0])
         elif con.contype != CT.CONSTR_NULL:
             constraints.append((con, node.colname))
     return Column(**fields)
+
+
+def _deferred(con: ast.Constraint) -> None:
+    con.initdeferred = True
+    con.deferrable = True  # INITIALLY DEFERRED alone implies DEFERRABLE
+
+
+#: Column-level constraint attributes and how each changes the constraint before it.
+_ATTRIBUTES: dict[Any, Callable[[ast.Constraint], None]] = {
+    CT.CONSTR_ATTR_DEFERRABLE: lambda c: setattr(c, "deferrable", True),
+    CT.CONSTR_ATTR_NOT_DEFERRABLE: lambda c: setattr(c, "deferrable", False),
+    CT.CONSTR_ATTR_DEFERRED: _deferred,
+    CT.CONSTR_ATTR_IMMEDIATE: lambda c: setattr(c, "initdeferred", False),
+}
 
 
 def _inherited(parent: Table, partition: bool) -> list[Column]:
@@ -170,7 +190,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         inherits=[] if partition else parents,
     )
     state.put("tables", table)
-    for con, column in pending:
+    for con, column in fold_redundant_indexes(pending):
         add_constraint(state, schema, name, con, column)
 
 
