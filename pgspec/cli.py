@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from pgspec.errors import PgspecError, SourceError
+from pgspec.files import write_files
 
 #: Report formats offered on the command line (must match ``report.FORMATS``; kept literal so
 #: building the parser does not import the reporter).
@@ -202,36 +202,6 @@ def check_files(files: dict[Path, str], *, spec: str, update: str) -> int:
     print(f"{len(differing)} of {total} file{'s' if total != 1 else ''} differ{'s' if total == 1 else ''} "
           f"from the spec {spec}: run `{update}` and commit the result")
     return 1
-
-
-def write_files(directory: Path, files: dict[str, str]) -> None:
-    """Write every file or none: each goes to a temporary file in ``directory`` first, and
-    only when all are written are they renamed into place (``os.replace`` is atomic)."""
-    temps: list[tuple[str, Path]] = []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        # A target that is a directory makes its os.replace fail after earlier files were
-        # already replaced: refuse before writing anything, so the set stays whole.
-        for name in files:
-            if (directory / name).is_dir():
-                raise PgspecError(f"cannot write to {str(directory / name)!r}: it is a directory")
-        # mkstemp creates files private (0600); the scripts get the mode any new file gets.
-        umask = os.umask(0)
-        os.umask(umask)
-        for name, text in files.items():
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
-            temps.append((name, Path(temp)))
-            os.fchmod(fd, 0o666 & ~umask)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
-        for name, temp in temps:
-            os.replace(temp, directory / name)
-        temps.clear()
-    except OSError as exc:
-        raise PgspecError(f"cannot write to {str(directory)!r}: {exc.strerror or exc}") from exc
-    finally:
-        for _, temp in temps:
-            temp.unlink(missing_ok=True)
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ original. Traits are used only where expanding them reproduces the table exactly
 from __future__ import annotations
 
 import glob
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import yaml
 
 from pgspec.cli import main
 from pgspec.diff import diff
+from pgspec.errors import SourceError
 from pgspec.inspect import inspect_catalog, inspect_source, write_spec
 from pgspec.inspect.shorten import is_bare_scalar, short_expression, short_type
 from pgspec.normalize import canonical_expression
@@ -304,3 +306,27 @@ def test_privileges_come_back_as_the_team_writes_them(make_db: Callable[..., str
     fresh = make_db()
     run_sql(fresh, roles + render(load_spec(tmp_path)))
     assert main(["diff", dsn, fresh]) == 0
+
+
+def test_write_spec_is_all_or_nothing_with_normal_modes(db: str, tmp_path: Path) -> None:
+    """A later target that is a directory leaves the earlier files untouched, no temporary
+    files behind; a good write gives files 0666 minus the umask, as any editor would."""
+    run_sql(db, "CREATE SCHEMA app; CREATE TABLE app.t (id integer); CREATE TABLE u (id integer)")
+    result = inspect_source(db, schemas=["app", "public"])
+    names = sorted(result.files)
+    assert len(names) >= 2
+    for name in names[:-1]:
+        (tmp_path / name).write_text("old\n")
+    (tmp_path / names[-1]).mkdir()
+    with pytest.raises(SourceError, match=f"cannot write the spec to .*{names[-1]}.*directory"):
+        write_spec(result, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert all((tmp_path / name).read_text() == "old\n" for name in names[:-1])
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "out"
+        write_spec(result, out)
+    finally:
+        os.umask(umask)
+    assert {oct((out / name).stat().st_mode & 0o777) for name in names} == {"0o644"}
+    assert load_spec(out) is not None

@@ -18,6 +18,7 @@ from typing import Any
 
 from pgspec.catalog import Catalog, Difference
 from pgspec.errors import SourceError, SpecError
+from pgspec.files import write_files
 from pgspec.inspect import traits as trait_rules
 from pgspec.inspect.writer import GROUP_SIZE, SHARED_FILE, SpecFile, Writer, Written
 from pgspec.inspect.yamlout import dump
@@ -181,22 +182,7 @@ def write_spec(inspection: Inspection, directory: str | os.PathLike[str]) -> lis
     only once all are written. Returns notes on other ``.yaml`` files already in the directory
     (the loader would read them too)."""
     target = Path(directory)
-    temps: list[tuple[str, Path]] = []
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        for name, text in inspection.files.items():
-            fd, temp = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
-            temps.append((name, Path(temp)))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                out.write(text)
-        for name, temp in temps:
-            os.replace(temp, target / name)
-        temps.clear()
-    except OSError as exc:
-        raise SourceError(f"cannot write the spec to {str(target)!r}: {exc.strerror or exc}") from None
-    finally:
-        for _, temp in temps:
-            temp.unlink(missing_ok=True)
+    write_files(target, inspection.files, error=SourceError, what="the spec")
     others = sorted(
         p.name for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.name not in inspection.files
     )
