@@ -263,7 +263,9 @@ class View(SchemaObject):
 
 class MaterializedView(SchemaObject):
     query: Query
-    with_data: bool = True
+    #: Whether the view is populated; None when the source cannot say (a pg_dump file always
+    #: writes WITH NO DATA and only its data section refreshes): not compared then.
+    with_data: bool | None = True
     columns: list[str] = []
 
 

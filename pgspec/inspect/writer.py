@@ -190,7 +190,7 @@ class Writer:
             self.schema_file[view.schema_name].section("views")[view.name] = entry
         for mview in _sorted(self.catalog.materialized_views):
             entry = {"query": _block(mview.query)}
-            if not mview.with_data:
+            if mview.with_data is False:
                 entry["with_data"] = False
             if mview.comment:
                 entry["comment"] = mview.comment

@@ -429,7 +429,7 @@ def view_sql(view: View) -> list[str]:
 
 
 def materialized_view_sql(view: MaterializedView) -> list[str]:
-    data = "WITH DATA" if view.with_data else "WITH NO DATA"
+    data = "WITH NO DATA" if view.with_data is False else "WITH DATA"  # None: unknown
     return [
         f"CREATE MATERIALIZED VIEW {view.key} AS\n{query_sql(view.query)}\n{INDENT}{data};",
         *comment("MATERIALIZED VIEW", view.key, view.comment),

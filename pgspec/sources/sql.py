@@ -67,6 +67,7 @@ def read_dump(
     replayer = Replayer(
         name, schemas=schemas, exclude=SUPABASE_INTERNAL_SCHEMAS, error=DumpError
     )
+    replayer.state.dump = True
     seen: list[str] = []
     current: str | None = None
     found = not cluster
@@ -125,6 +126,7 @@ def read_sql(
     for path in paths:
         replayer.file = str(path)
         replayer.state.file = str(path)
+        replayer.state.dump = looks_like_dump(path)
         for item in read_statements(path, error=SqlError):
             if isinstance(item, Statement):
                 replayer.statement(item.text, item.line)

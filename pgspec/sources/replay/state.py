@@ -69,6 +69,9 @@ class State:
         self.primary_keys: dict[str, list[str]] = {}
         #: ``schema.name`` -> [function keys] of every function, for trigger resolution.
         self.function_names: dict[str, list[str]] = {}
+        #: Reading a pg_dump/pg_dumpall file: its CREATE MATERIALIZED VIEW always says WITH NO
+        #: DATA and only a REFRESH (data section) tells that a view is populated.
+        self.dump = False
         # A fresh database has ``public``; pg_dump leaves it out. initdb's comment on it is the
         # server's, not the user's, and no reader reports it.
         if keep("public"):

@@ -98,7 +98,7 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
             schema=schema,
             name=name,
             query=deparse(stmt.query),
-            with_data=not into.skipData,
+            with_data=(None if state.dump else False) if into.skipData else True,
             columns=_output_names(stmt.query, names_of(into.colNames)),
         ),
     )
