@@ -207,6 +207,14 @@ def open_comparison(
     if scripts is None:
         source_kind(actual)  # type: ignore[arg-type]  # fail on a bad path before connecting
     chosen = frozenset(schemas) if schemas else None
+    if scripts is None and expected_kind != "spec" and "dsn" in (expected_kind, source_kind(actual)):  # type: ignore[arg-type]
+        # Neither side's scope depends on the other's: read them at once. A live read mostly
+        # waits on its server (psycopg releases the GIL meanwhile), so two databases, or a
+        # database and a dump, take little longer than the slower of the two.
+        exp, act = _open_both(expected, actual, chosen, database, progress)  # type: ignore[arg-type]
+        if chosen is None:
+            chosen = frozenset(default_schemas(exp, act))
+        return Comparison(exp, act, label(expected), label(actual), chosen)  # type: ignore[arg-type]
     exp = open_source(expected, schemas=chosen, database=database, progress=progress)
     if chosen is None and expected_kind == "spec":
         ask: Collection[str] | None = reader_schemas(exp)
@@ -221,3 +229,26 @@ def open_comparison(
     if chosen is None and expected_kind != "spec":
         chosen = frozenset(default_schemas(exp, act))
     return Comparison(exp, act, label(expected), actual_label, chosen)
+
+
+def _open_both(
+    expected: str,
+    actual: str,
+    schemas: Collection[str] | None,
+    database: str | None,
+    progress: Callable[[int, int | None], None] | None,
+) -> tuple[Catalog, Catalog]:
+    """Both sources read concurrently (the actual one in a worker thread); an error from
+    either is raised as ``open_source`` raises it, the expected side's first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgspec-read") as pool:
+        future = pool.submit(open_source, actual, schemas=schemas, database=database,
+                             progress=progress)
+        try:
+            exp = open_source(expected, schemas=schemas, database=database, progress=progress)
+        except BaseException:
+            future.cancel()
+            raise
+        act = future.result()
+    return exp, act

@@ -124,11 +124,12 @@ SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistenc
                      'default', pg_get_expr(ad.adbin, ad.adrelid),
                      'generated', a.attgenerated,
                      'identity', a.attidentity,
-                     'collation', CASE WHEN a.attcollation <> at.typcollation
+                     'collation', CASE WHEN a.attcollation <> (SELECT at.typcollation
+                                                               FROM pg_type at
+                                                               WHERE at.oid = a.atttypid)
                                        THEN json_build_array(acn.nspname, aco.collname) END,
                      'comment', ac.description) ORDER BY a.attnum)
                  FROM pg_attribute a
-                 JOIN pg_type at ON at.oid = a.atttypid
                  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                  LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
                  LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
