@@ -728,3 +728,35 @@ def test_a_return_body_is_written_bare_and_ordered(make_db: Callable[..., str], 
     dsn = make_db()
     apply(pg, dsn, tmp_path, catalog)
     assert one(dsn, "SELECT public.a_twice(21)") == 42
+
+
+def test_partition_keeps_its_own_defaults_and_not_null(
+    any_pg: Server, make_db: Callable[..., str], tmp_path: Path
+) -> None:
+    """PARTITION OF copies the parent's defaults and NOT NULL; a partition's own ones (pgschema
+    issue 499: ``priority DEFAULT 10, notes NOT NULL``), a dropped default and a default calling
+    a function of the schema (set after the function exists) survive the round trip."""
+    from pgspec.diff import diff
+    from pgspec.sources.live import introspect
+
+    source, target = make_db(server=any_pg), make_db(server=any_pg)
+    # new.sql of the pgschema conformance case create_table/issue_499_partition_column_overrides
+    new_sql = (
+        "CREATE TABLE public.orders (id bigint NOT NULL, region text NOT NULL,\n"
+        "    priority integer DEFAULT 0, notes text) PARTITION BY LIST (region);\n"
+        "CREATE TABLE public.orders_eu PARTITION OF public.orders FOR VALUES IN ('eu');\n"
+        "CREATE TABLE public.orders_us PARTITION OF public.orders (\n"
+        "    priority DEFAULT 10, notes NOT NULL) FOR VALUES IN ('us');\n")
+    run_sql(source, new_sql)
+    run_sql(source, """
+        CREATE TABLE public.orders_xx PARTITION OF public.orders FOR VALUES IN ('xx');
+        ALTER TABLE public.orders_xx ALTER COLUMN priority DROP DEFAULT;
+        CREATE FUNCTION public.rush() RETURNS integer LANGUAGE sql AS 'SELECT 99';
+        CREATE TABLE public.orders_fast PARTITION OF public.orders (priority DEFAULT public.rush())
+            FOR VALUES IN ('fast');
+    """)
+    live = introspect(source)
+    assert live.tables["public.orders_us"].column("priority").default == "10"
+    files = apply(any_pg, target, tmp_path, live, split=True)
+    assert "notes WITH OPTIONS NOT NULL" in files["00_init_complete_schema.sql"]
+    assert [str(d) for d in diff(live, introspect(target))] == []

@@ -146,4 +146,6 @@ class _Writer:
             deferred_defaults=deferred_defaults,
             identity_seqs=self.plan.identity_seqs.get(table.key, {}),
             comment_columns=commented,
+            overrides=[(col, parent_col, col.name in inline_defaults)
+                       for col, parent_col in self.plan.overrides.get(table.key, [])],
         )

@@ -299,12 +299,28 @@ def table_sql(
     deferred_defaults: set[str],
     identity_seqs: dict[str, Sequence],
     comment_columns: list[Column],
+    overrides: Iterable[tuple[Column, Column, bool]] = (),
 ) -> list[str]:
-    """CREATE TABLE with the columns and constraints that belong in it at this point."""
+    """CREATE TABLE with the columns and constraints that belong in it at this point.
+
+    ``overrides`` are a partition's columns whose default or NOT NULL are not the parent's
+    (with the parent's column, and whether the default is written here or set later).
+    """
     elements = [
         column_sql(c, with_default=c.name not in deferred_defaults, identity_seq=identity_seqs.get(c.name))
         for c in columns
     ]
+    after: list[str] = []
+    for col, parent_col, inline_default in overrides:
+        options = []
+        if inline_default:
+            options.append(f"DEFAULT {default_expr(col.default or '')}")
+        elif col.default is None and parent_col.default is not None:
+            after.append(f"ALTER TABLE {table.key} ALTER COLUMN {quote(col.name)} DROP DEFAULT;")
+        if col.not_null and not parent_col.not_null:
+            options.append("NOT NULL")
+        if options:
+            elements.append(f"{quote(col.name)} WITH OPTIONS {' '.join(options)}")
     elements += [constraint_clause(c) for c in constraints]
     unlogged = "UNLOGGED " if table.unlogged else ""
     head = f"CREATE {unlogged}TABLE {table.key}"
@@ -319,7 +335,7 @@ def table_sql(
             text += f"\nINHERITS ({', '.join(ref(p) for p in table.inherits)})"
     if table.partition_by:
         text += f"\nPARTITION BY {partition_by_sql(table.partition_by)}"
-    out = [text + ";", *comment("TABLE", table.key, table.comment)]
+    out = [text + ";", *after, *comment("TABLE", table.key, table.comment)]
     out += column_comments(table, comment_columns)
     for con in constraints:
         out += constraint_comment(con)

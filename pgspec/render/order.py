@@ -97,6 +97,9 @@ class Plan:
     tails: dict[str, list[Column]]
     #: Table key -> the columns CREATE TABLE lists.
     own_columns: dict[str, list[Column]]
+    #: Partition key -> (its column, the parent's) where the partition's own default or
+    #: NOT NULL differ from what PARTITION OF copies from the parent.
+    overrides: dict[str, list[tuple[Column, Column]]]
     #: Table key -> column name -> sequence rendered as its identity's options.
     identity_seqs: dict[str, dict[str, Sequence]]
     #: Constraint keys not rendered: copies the server makes itself on partitions/children.
@@ -114,6 +117,7 @@ class _Builder:
         self.nodes: dict[str, Node] = {}
         self.tails: dict[str, list[Column]] = {}
         self.own_columns: dict[str, list[Column]] = {}
+        self.overrides: dict[str, list[tuple[Column, Column]]] = {}
         self.identity_seqs: dict[str, dict[str, Sequence]] = defaultdict(dict)
         self.skipped_seqs: set[str] = set()
         self.inherited: set[str] = set()
@@ -292,6 +296,7 @@ class _Builder:
                 parent = self.key_of(table.partition_of)
                 self.mark_inherited(table, parent, partition=True)
                 self.own_columns[table.key] = []
+                self.overrides[table.key] = self.partition_overrides(table, c.tables.get(parent))
                 continue
             inherited_cols: set[str] = set()
             for parent in parents:
@@ -305,6 +310,19 @@ class _Builder:
                 self.tails[table.key] = columns[cut:]
                 columns = columns[:cut]
             self.own_columns[table.key] = columns
+
+    @staticmethod
+    def partition_overrides(table: Table, parent: Table | None) -> list[tuple[Column, Column]]:
+        """A partition's columns whose default or NOT NULL are its own: PARTITION OF copies
+        the parent's (MergeAttributes), so anything else must be stated."""
+        if parent is None:
+            return []
+        found: list[tuple[Column, Column]] = []
+        for col in table.columns:
+            mine = parent.column(col.name)
+            if mine is not None and (col.default != mine.default or (col.not_null and not mine.not_null)):
+                found.append((col, mine))
+        return found
 
     def mark_inherited(self, table: Table, parent: str, *, partition: bool) -> None:
         """Constraints and triggers the server copies from a parent: rendering them again
@@ -339,7 +357,9 @@ class _Builder:
             for col in columns:
                 deps |= self.type_deps(col.type, home) | self.expr_deps(col.generated, home)
             owner = self.add("table", table.key, table, deps)
-            for col in columns:
+            overriding = [col for col, parent_col in self.overrides.get(table.key, [])
+                          if col.default is not None and col.default != parent_col.default]
+            for col in columns + overriding:
                 if col.default is not None:
                     self.add("coldef", qualified(table.schema_name, table.name, col.name), table,
                              self.expr_deps(col.default, home) | {owner.id}, owner=owner.id, detail=col)
@@ -557,6 +577,6 @@ def plan(catalog: Catalog) -> Plan:
         order.append(_sorted_topologically(nodes, ids, deps))
     return Plan(
         nodes=nodes, files=files, order=order, merged=merged, tails=builder.tails,
-        own_columns=builder.own_columns, identity_seqs=dict(builder.identity_seqs),
+        own_columns=builder.own_columns, overrides=builder.overrides, identity_seqs=dict(builder.identity_seqs),
         inherited=builder.inherited, inherited_triggers=builder.inherited_triggers,
     )
