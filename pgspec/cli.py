@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pgspec.errors import PgspecError, SourceError
 from pgspec.files import write_files
+from pgspec.privileges import PRESETS, ignored_roles
 
 #: Report formats offered on the command line (must match ``report.FORMATS``; kept literal so
 #: building the parser does not import the reporter).
@@ -44,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="leave out objects whose qualified name matches (repeatable, e.g. 'public.tmp_*')")
     compare.add_argument("--database", metavar="NAME",
                          help="which database of a pg_dumpall file to read")
+    compare.add_argument("--ignore-role", action="append", metavar="ROLE", dest="ignore_roles",
+                         default=[], help="leave out grants to this role (repeatable)")
+    compare.add_argument("--privileges-preset", choices=sorted(PRESETS), metavar="NAME",
+                         help="leave out grants to a platform's own roles: "
+                         + ", ".join(sorted(PRESETS)) + " (supabase: its platform roles)")
 
     devdb = argparse.ArgumentParser(add_help=False)
     devdb.add_argument("--dev-db", metavar="embedded|DSN|docker:IMAGE",
@@ -243,13 +249,19 @@ def _compare(args: argparse.Namespace) -> int:
         found = normalize_comparison(found, expected, actual, args.dev_db, setup=args.dev_db_setup)
     from pgspec.devdb import annotate
 
-    differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude),
+    differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude,
+                                ignore_roles=_ignored(args)),
                            dev_db=bool(args.dev_db))
     sys.stdout.write(
         render_report(differences, fmt=args.format, expected_label=found.expected_label,
                       actual_label=found.actual_label, warnings=found.warnings)
     )
     return 1 if differences else 0
+
+
+def _ignored(args: argparse.Namespace) -> list[str]:
+    """Roles whose grants are left out: ``--privileges-preset``'s and every ``--ignore-role``."""
+    return ignored_roles(args.privileges_preset, args.ignore_roles)
 
 
 def _verify_targets(args: argparse.Namespace, sources: list[str]) -> int:
@@ -264,6 +276,6 @@ def _verify_targets(args: argparse.Namespace, sources: list[str]) -> int:
         raise SourceError(f"spec not found: {args.spec!r}")
     targets = parse_targets(args.targets) if args.targets else targets_from_args(sources)
     outcomes = check_targets(args.spec, targets, schemas=args.schemas, exclude=args.exclude,
-                             database=args.database)
+                             database=args.database, ignore_roles=_ignored(args))
     sys.stdout.write(render_targets(outcomes, fmt=args.format))
     return exit_code(outcomes)

@@ -135,6 +135,7 @@ def _check_one(
     schemas: Collection[str] | None,
     exclude: Sequence[str],
     database: str | None,
+    ignore_roles: Collection[str] = (),
 ) -> Outcome:
     from pgspec.devdb import annotate
     from pgspec.diff import diff
@@ -142,7 +143,8 @@ def _check_one(
 
     try:
         found = open_comparison(spec, target.source, schemas=schemas, database=database)
-        differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=exclude),
+        differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=exclude,
+                                    ignore_roles=ignore_roles),
                                dev_db=False)
     except PgspecError as exc:
         # The messages of pgspec's errors never hold a password (errors.py, live.py).
@@ -165,6 +167,7 @@ def check_targets(
     exclude: Sequence[str] = (),
     database: str | None = None,
     workers: int = MAX_WORKERS,
+    ignore_roles: Collection[str] = (),
 ) -> list[Outcome]:
     """Verify the spec against every target, ``min(workers, len(targets))`` at a time; the
     outcomes come back in the order of ``targets``. A bug (not a ``PgspecError``) propagates."""
@@ -173,7 +176,8 @@ def check_targets(
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))),
                             thread_name_prefix="pgspec-target") as pool:
         futures = [
-            pool.submit(_check_one, spec, t, schemas=schemas, exclude=exclude, database=database)
+            pool.submit(_check_one, spec, t, schemas=schemas, exclude=exclude, database=database,
+                        ignore_roles=ignore_roles)
             for t in targets
         ]
         return [f.result() for f in futures]

@@ -275,3 +275,39 @@ def test_unmodelled_objects_are_warned_about_never_hidden(run: Run, spec: Path, 
     code, out, _ = run("verify", "--spec", spec, "--dsn", applied)
     assert code == 0
     assert any(line.startswith("warning: aggregate public.total(integer)") for line in out.splitlines())
+
+
+def test_ignored_roles_leave_their_grants_out(run: Run, applied: str, make_db: Callable[..., str],
+                                             tmp_path: Path) -> None:
+    """--ignore-role ROLE (repeatable) and --privileges-preset supabase reach the differ: a grant
+    to such a role is no difference, while without the option it is one."""
+    run_sql(applied, "DO $$ BEGIN "
+                     "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reporting') THEN CREATE ROLE reporting; END IF;"
+                     "IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_admin') "
+                     "THEN CREATE ROLE supabase_admin; END IF; END $$;")
+    other = make_db()
+    run_sql(other, run("render", "--spec", tmp_path / "schema")[1])
+    run_sql(other, "GRANT SELECT ON accounts TO reporting")
+
+    def grants(*options: str) -> tuple[int, list[str]]:
+        code, out, err = run("diff", applied, other, "--format", "json", *options)
+        assert code in (0, 1), err
+        return code, [(d["object_type"], d["name"], d["change"]) for d in json.loads(out)["differences"]]
+
+    code, found = grants()
+    assert code == 1 and [d[0] for d in found] == ["grant"] and "reporting" in found[0][1]
+    assert grants("--ignore-role", "reporting") == (0, [])
+    assert grants("--ignore-role", "nobody", "--ignore-role", "reporting") == (0, [])
+    run_sql(other, "GRANT UPDATE ON accounts TO supabase_admin")
+    assert len(grants("--ignore-role", "reporting")[1]) == 1
+    assert grants("--ignore-role", "reporting", "--privileges-preset", "supabase") == (0, [])
+    # verify: a spec that states its privileges (an empty grants section: nothing granted).
+    stated = tmp_path / "stated"
+    stated.mkdir()
+    (stated / "accounts.yaml").write_text(SPEC + "\nschemas:\n  public: {grants: {}}\n")
+    code, out, err = run("verify", "--spec", stated, "--dsn", other, "--format", "json")
+    assert code == 1, err
+    assert {d["object_type"] for d in json.loads(out)["differences"]} == {"grant"}
+    assert run("verify", "--spec", stated, "--dsn", other, "--ignore-role", "reporting",
+               "--privileges-preset", "supabase")[0] == 0
+    assert run("verify", "--spec", stated, "--dsn", other, "--ignore-role", "reporting")[0] == 1
