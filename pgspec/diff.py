@@ -14,6 +14,7 @@ sides is never parsed. Everything else compares by equality.
 
 from __future__ import annotations
 
+import operator
 import types
 import typing
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
@@ -348,13 +349,33 @@ def compare_fields(
     language: str | None = None,
 ) -> Iterator[Difference]:
     """Every model field outside ``IDENTITY_FIELDS`` and ``skip``, compared as ``equal`` says."""
+    fields, values = _compared_fields(type(expected), frozenset(skip))
+    # Fast path: identical values in every compared field (the common case by far: two reads
+    # of the same schema) need no field-by-field ``equal``, which would say the same.
+    if values is not None and type(actual) is type(expected) and values(expected) == values(actual):
+        return
     where = location if location is not None else (expected.location or actual.location)  # type: ignore[attr-defined]
-    for field_name, field in type(expected).model_fields.items():
-        if field_name in IDENTITY_FIELDS or field_name in skip:
-            continue
+    for field_name, annotation in fields:
         a, b = getattr(expected, field_name), getattr(actual, field_name)
-        if not equal(_field_annotation(field), a, b, language=language):
+        if not equal(annotation, a, b, language=language):
             yield _changed(object_type, name, field_name, a, b, where)
+
+
+_FIELDS_CACHE: dict[tuple[type, frozenset[str]], tuple[list[tuple[str, Any]], Any]] = {}
+
+
+def _compared_fields(
+    model: type[BaseModel], skip: frozenset[str]
+) -> tuple[list[tuple[str, Any]], Callable[[Any], Any] | None]:
+    """The fields ``compare_fields`` compares for a model class (name and annotation) and one
+    getter of all their values at once, worked out once per class and ``skip``."""
+    found = _FIELDS_CACHE.get((model, skip))
+    if found is None:
+        fields = [(name, _field_annotation(field)) for name, field in model.model_fields.items()
+                  if name not in IDENTITY_FIELDS and name not in skip]
+        values = operator.attrgetter(*(name for name, _ in fields)) if fields else None
+        found = _FIELDS_CACHE[(model, skip)] = (fields, values)
+    return found
 
 
 def _location(expected: Any, actual: Any) -> str | None:
