@@ -67,8 +67,9 @@ def _yaml12_resolvers() -> dict[str | None, list[tuple[str, Any]]]:
     return resolvers
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records positions and refuses duplicate keys."""
+class _Positions:
+    """What a loader needs to record positions and refuse duplicate keys (mixed into a
+    SafeLoader, and into the libyaml-fed loader below)."""
 
     yaml_implicit_resolvers = _yaml12_resolvers()
 
@@ -116,10 +117,41 @@ class _LineLoader(yaml.SafeLoader):
         return value
 
 
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_yaml_map)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_yaml_seq)
-_LineLoader.add_constructor("tag:yaml.org,2002:int", _LineLoader.construct_yaml_int)
-_LineLoader.add_constructor("tag:yaml.org,2002:float", _LineLoader.construct_yaml_float)
+class _LineLoader(_Positions, yaml.SafeLoader):
+    """A SafeLoader that records positions and refuses duplicate keys."""
+
+
+try:
+    from yaml.cyaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+_FastLineLoader: Any = None
+if _CParser is not None:
+
+    class _FastLineLoader(  # type: ignore[no-redef]
+        _Positions, yaml.composer.Composer, _CParser, yaml.constructor.SafeConstructor,
+        yaml.resolver.Resolver,
+    ):
+        """``_LineLoader`` fed by libyaml's scanner and parser (C: a large spec reads several
+        times faster) but composed by PyYAML's Python composer: libyaml's own composer recurses
+        in C and crashes the process on deeply nested input, where Python's raises
+        RecursionError. Any problem is reported by reading again with ``_LineLoader``, so
+        messages and lines are exactly the pure loader's."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+
+for _loader in (_LineLoader, _FastLineLoader):
+    if _loader is not None:
+        _loader.add_constructor("tag:yaml.org,2002:map", _Positions.construct_yaml_map)
+        _loader.add_constructor("tag:yaml.org,2002:seq", _Positions.construct_yaml_seq)
+        _loader.add_constructor("tag:yaml.org,2002:int", _Positions.construct_yaml_int)
+        _loader.add_constructor("tag:yaml.org,2002:float", _Positions.construct_yaml_float)
 
 
 @dataclass(frozen=True)
@@ -142,6 +174,15 @@ def display_name(path: Path) -> str:
 
 def parse_yaml(text: str, name: str) -> Any:
     """YAML text to positioned data; every YAML problem becomes a SpecError at its line."""
+    if _FastLineLoader is not None:
+        fast = _FastLineLoader(text)
+        fast.file_name = name
+        try:
+            return fast.get_single_data()
+        except (yaml.YAMLError, RecursionError):
+            pass  # read again below, for the pure loader's message and line
+        finally:
+            fast.dispose()
     loader = _LineLoader(text)
     loader.file_name = name
     try:
