@@ -244,7 +244,7 @@ def _text(body: str) -> str:
     return "\n".join(lines)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def canonical_body(language: str, body: str) -> str:
     """The canonical form of a function body written in ``language`` (see the module doc)."""
     lang = language.strip().lower()

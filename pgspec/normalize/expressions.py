@@ -573,7 +573,7 @@ def _expand_between(node: ast.A_Expr) -> Any:
     )
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _canonical_timestamp(text: str) -> str | None:
     """One spelling for a literal that is an ISO date or timestamp, else None.
 
@@ -597,7 +597,7 @@ def _canonical_timestamp(text: str) -> str | None:
     return moment.isoformat(sep=" ")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _canonical_regname(text: str) -> str:
     """``'public.accounts_id_seq'`` inside a regclass literal, written as people write it.
 
@@ -661,7 +661,7 @@ def canonical_expression(text: str) -> str:
     return _deparse(node, "expression", text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def canonical_query(text: str) -> str:
     """The canonical text of a view's SELECT (a trailing ``;`` is allowed)."""
     if not text.strip():
@@ -673,7 +673,7 @@ def canonical_query(text: str) -> str:
     return _deparse(node, "query", text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def canonical_definition(text: str) -> str:
     """The canonical text of a whole constraint clause (``CHECK (...)``, ``EXCLUDE USING ...``).
 
@@ -700,7 +700,7 @@ def canonical_definition(text: str) -> str:
     return _deparse(node, "constraint definition", text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def canonical_statements(text: str) -> str:
     """Canonical text of a list of SQL statements (a ``LANGUAGE sql`` body), one per line."""
     stmts = _parse(text, "sql", text)

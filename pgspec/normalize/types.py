@@ -126,7 +126,7 @@ def format_type_name(node: ast.TypeName, default_schema: str = "public") -> str:
     return text
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def canonical_type(text: str, default_schema: str = "public") -> str:
     """``format_type`` spelling of a type written any way PostgreSQL accepts.
 
