@@ -22,8 +22,8 @@ def quote(name: str) -> str:
     return maybe_double_quote_name(name)
 
 
-@lru_cache(maxsize=262144)
 def qualified(*parts: str) -> str:
-    """``schema.table.column`` with each part quoted only where SQL needs it (cached: the
-    ``key`` of every catalog object is one, asked for again by each lookup of the differ)."""
+    """``schema.table.column`` with each part quoted only where SQL needs it (through the
+    cached ``quote``: the ``key`` of every catalog object is one, asked for again by each
+    lookup of the differ; the joined keys are not cached, they would cost memory per object)."""
     return ".".join([quote(p) for p in parts])
