@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pgspec.catalog import Catalog
 from pgspec.errors import DumpError, SqlError
+from pgspec.sources import SUPABASE_INTERNAL_SCHEMAS
 from pgspec.sources.dump import (
     Connect,
     Statement,
@@ -33,15 +34,6 @@ __all__ = [
     "read_sql",
 ]
 
-#: Schemas Supabase creates and manages itself (the same list as pgspec.sources'), out of
-#: scope unless the caller selects them.
-SUPABASE_INTERNAL_SCHEMAS = frozenset(
-    {
-        "auth", "storage", "realtime", "extensions", "graphql", "graphql_public", "vault",
-        "pgsodium", "pgsodium_masks", "supabase_functions", "supabase_migrations", "cron", "net",
-        "pgbouncer", "_realtime", "_analytics",
-    }
-)
 
 #: The database a Supabase backup keeps the project in.
 DEFAULT_DATABASE = "postgres"
