@@ -102,6 +102,23 @@ def stub_db(make_db: Callable[..., str]) -> str:
     return make_db(stub=True)
 
 
+#: ``run(*argv)`` -> (exit code, stdout, stderr) of one in-process ``pgspec`` command.
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run the real command line in-process, as a user would type it, and capture its output."""
+    from pgspec.cli import main
+
+    def invoke(*argv: str | Path) -> tuple[int, str, str]:
+        code = main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
 def run_sql(dsn: str, script: str) -> None:
     """Apply a script in autocommit (tests use it to create schemas and drifts)."""
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pgspec.cli import main
-from tests.fix_db import ROOT, run_sql
+from tests.fix_db import ROOT, Run, run_sql
 from tests.pgserver import dbname_of
 
 SPEC = """\
@@ -28,19 +27,6 @@ enums:
 
 REFUSED = "postgresql://nobody:s3cret@127.0.0.1:1/x"
 
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    """``run(*argv)`` -> (exit code, stdout, stderr) of one in-process ``pgspec`` command."""
-
-    def invoke(*argv: str | Path) -> tuple[int, str, str]:
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture

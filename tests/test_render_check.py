@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from pgspec.cli import main
 from pgspec.render import SPLIT_FILES
-from tests.fix_db import ROOT
+from tests.fix_db import ROOT, Run
 
 SPEC = """\
 tables:
@@ -22,17 +21,6 @@ tables:
       tier: {type: text, not_null: true, default: "'free'"}
 """
 
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def invoke(*argv: str | Path) -> tuple[int, str, str]:
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture

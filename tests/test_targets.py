@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pgspec.cli import main
 from pgspec.errors import DumpError, SourceError, SqlError
 from pgspec.targets import Target, parse_targets, targets_from_args
-from tests.fix_db import ROOT, run_sql
+from tests.fix_db import ROOT, Run, run_sql
 from tests.pgserver import dbname_of
 
 SPEC = """\
@@ -32,17 +31,6 @@ tables:
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/x"
 BACKUP = ROOT / "fixtures" / "db_cluster-20-10-2025@13-48-23.backup"
 
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def invoke(*argv: str | Path) -> tuple[int, str, str]:
-        code = main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 @pytest.fixture
