@@ -81,6 +81,16 @@ def test_formats_listed_are_the_implemented_ones() -> None:
     assert set(cli.FORMATS) == set(report.FORMATS)
 
 
+def test_presets_listed_are_the_implemented_ones_and_start_up_stays_light() -> None:
+    """The parser lists the presets literally so ``--version`` does not build the pydantic models."""
+    from pgspec import cli, privileges
+
+    assert set(cli.PRESET_NAMES) == set(privileges.PRESETS)
+    probe = "import sys, pgspec.cli as c; c.build_parser(); print('pgspec.catalog' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
 # --------------------------------------------------------------------------- errors
 
 
