@@ -27,7 +27,7 @@ from pglast.stream import RawStream
 from pgspec.catalog import Argument, IndexKey
 from pgspec.errors import PgspecError
 from pgspec.normalize import canonical_expression, canonical_type
-from pgspec.normalize.types import _ALIASES, BUILTIN_TYPES
+from pgspec.normalize.types import internal_type_name
 from pgspec.quoting import qualified, quote
 from pgspec.sources.elements import parse_index_element
 
@@ -116,17 +116,6 @@ def _is_empty_array(node: Any) -> bool:
     return isinstance(node, ast.A_ArrayExpr) and not node.elements
 
 
-def _internal(type_name: ast.TypeName) -> str | None:
-    """The pg_catalog name of a built-in type however it is written (``text``, ``int``)."""
-    names = [getattr(n, "sval", "") for n in type_name.names]
-    if len(names) == 2 and names[0] == "pg_catalog":
-        return names[1]
-    if len(names) == 1:
-        internal = _ALIASES.get(names[0], names[0])
-        return internal if internal in BUILTIN_TYPES else None
-    return None
-
-
 def _number(text: str) -> ast.A_Const | None:
     """``'-1'::integer`` as the literal ``-1``; None unless the text is a plain number."""
     value = text.strip()
@@ -157,7 +146,7 @@ def _strip(node: Any, inside_cast: bool) -> Any:
         if inside_cast or _is_null(arg) or _is_empty_array(arg) or isinstance(arg, ast.TypeCast):
             node.arg = _strip(arg, True)
             return node
-        internal = _internal(node.typeName)
+        internal = internal_type_name(node.typeName)
         scalar = not node.typeName.arrayBounds
         if isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String):
             word = arg.val.sval.lower()

@@ -28,7 +28,7 @@ from pglast import ast, enums
 from pglast.stream import RawStream
 
 from pgspec.errors import SqlError
-from pgspec.normalize.types import _ALIASES, BUILTIN_TYPES
+from pgspec.normalize.types import internal_type_name
 
 #: Schemas whose qualifier carries no information: the server prints ``public.`` under an empty
 #: search_path where people write bare names, and people write ``pg_catalog.`` where the server
@@ -131,19 +131,6 @@ def _strip_schema(nodes: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
     ):
         return (nodes[1],)
     return nodes
-
-
-def _internal_type(node: ast.TypeName) -> str | None:
-    """The pg_catalog internal name of a built-in type (``int4``), None for other types."""
-    names = _names(node.names)
-    if not names:
-        return None
-    if len(names) == 2 and names[0] == "pg_catalog":
-        return names[1]
-    if len(names) == 1:
-        internal = _ALIASES.get(names[0], names[0])
-        return internal if internal in BUILTIN_TYPES else None
-    return None
 
 
 def _contains(node: Any, kind: type) -> bool:
@@ -397,7 +384,7 @@ class _Canon:
 
     def visit_TypeName(self, node: ast.TypeName, scope: Scope) -> ast.Node:
         self.children(node, scope)
-        internal = _internal_type(node)
+        internal = internal_type_name(node)
         if internal is not None:
             # int / integer / int4 / pg_catalog.int4 are one type; pglast prints the SQL name.
             node.names = (ast.String(sval="pg_catalog"), ast.String(sval=internal))
@@ -413,7 +400,7 @@ class _Canon:
     def visit_TypeCast(self, node: ast.TypeCast, scope: Scope) -> ast.Node:
         self.children(node, scope)
         arg, type_name = node.arg, node.typeName
-        internal = _internal_type(type_name)
+        internal = internal_type_name(type_name)
         text = _string_const(arg)
         if text is not None:
             if internal == "bool":

@@ -54,6 +54,17 @@ _ALIASES: dict[str, str] = {
     "float": "float8",
 }
 
+#: Spellings PostgreSQL expands into an integer column, a sequence and a default
+#: (transformColumnDefinition in src/backend/parser/parse_utilcmd.c), and the type they become.
+SERIAL_TYPES: dict[str, str] = {
+    "smallserial": "smallint",
+    "serial2": "smallint",
+    "serial": "integer",
+    "serial4": "integer",
+    "bigserial": "bigint",
+    "serial8": "bigint",
+}
+
 #: Types that live in pg_catalog and are printed without a schema.
 BUILTIN_TYPES = frozenset(
     """aclitem anyarray anycompatible anycompatiblearray anycompatiblemultirange
@@ -76,6 +87,20 @@ _TIME_TYPES = {
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
 }
+
+
+def internal_type_name(node: ast.TypeName) -> str | None:
+    """The pg_catalog internal name of a built-in type however it is written (``int`` ->
+    ``int4``, ``pg_catalog.text`` -> ``text``); None for any other type."""
+    names = [getattr(n, "sval", None) for n in node.names or ()]
+    if not names or None in names:
+        return None
+    if len(names) == 2 and names[0] == "pg_catalog":
+        return names[1]
+    if len(names) == 1:
+        internal = _ALIASES.get(names[0], names[0])
+        return internal if internal in BUILTIN_TYPES else None
+    return None
 
 
 def _typmods(node: ast.TypeName) -> list[str]:

@@ -16,19 +16,8 @@ from pglast.stream import RawStream
 
 from pgspec.catalog import Argument
 from pgspec.errors import SqlError
-from pgspec.normalize.types import BUILTIN_TYPES, canonical_type, format_type_name
+from pgspec.normalize.types import BUILTIN_TYPES, SERIAL_TYPES, canonical_type, format_type_name
 from pgspec.quoting import qualified
-
-#: Spellings PostgreSQL expands into an integer column, a sequence and a default
-#: (transformColumnDefinition in src/backend/parser/parse_utilcmd.c), and the type they become.
-SERIAL_TYPES = {
-    "smallserial": "smallint",
-    "serial2": "smallint",
-    "serial": "integer",
-    "serial4": "integer",
-    "bigserial": "bigint",
-    "serial8": "bigint",
-}
 
 
 def _single(sql: str, text: str, what: str) -> ast.Node:

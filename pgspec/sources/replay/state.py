@@ -19,17 +19,6 @@ from pgspec.errors import SqlError
 from pgspec.normalize.types import BUILTIN_TYPES, format_type_name
 from pgspec.quoting import qualified
 
-#: Spellings of serial types and the integer type they stand for (PostgreSQL's
-#: transformColumnDefinition).
-SERIAL_TYPES = {
-    "smallserial": "smallint",
-    "serial2": "smallint",
-    "serial": "integer",
-    "serial4": "integer",
-    "bigserial": "bigint",
-    "serial8": "bigint",
-}
-
 
 def deparse(node: Any) -> str:
     """SQL text of a parse-tree fragment (pglast's deparser, never string surgery)."""

@@ -15,9 +15,10 @@ from pglast import ast, enums
 
 from pgspec import naming
 from pgspec.catalog import Column, Sequence, Table
+from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
 from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
-from pgspec.sources.replay.state import SERIAL_TYPES, State, any_name, deparse, names_of
+from pgspec.sources.replay.state import State, any_name, deparse, names_of
 
 AT = enums.AlterTableType
 
