@@ -18,7 +18,7 @@ import functools
 import getpass
 import json
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 import pglast
@@ -55,7 +55,7 @@ from pgspec.errors import SourceError, SqlError, UnsupportedError
 from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
-from pgspec.sources.elements import index_key_from_node
+from pgspec.sources.elements import index_key_from_node, parse_index_element
 from pgspec.sources.live_privileges import privilege_parts
 
 __all__ = ["check_server_version", "describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
@@ -290,6 +290,8 @@ class _Reader:
         self.encoding = conn.info.encoding
         self.warnings: list[Warning] = []
         self.count = 0
+        #: COLUMNS rows by relation oid and attribute number, once read.
+        self.columns: dict[int, dict[int, DictRow]] = {}
 
     def fetch(self, query: sql.Composable, params: dict[str, Any]) -> list[DictRow]:
         self.count += 1
@@ -303,6 +305,7 @@ class _Reader:
         schema_rows = self.fetch(q.SCHEMAS, {"all": schemas is None, "schemas": selected})
         params = {"schemas": [row["name"] for row in schema_rows]}
         rows = {name: self.fetch(query, params) for name, query in self.queries.items()}
+        self.columns = _columns_by_relation(rows["columns"])
 
         parts: dict[str, Any] = {
             "schemas": _keyed(Schema(name=r["name"], comment=_schema_comment(r)) for r in schema_rows),
@@ -362,17 +365,16 @@ class _Reader:
     def relation(self, row: DictRow) -> tuple[str, Any]:
         schema, name, relkind = row["schema"], row["name"], row["relkind"]
         key = qualified(schema, name)
-        columns = _json(row["columns"])
         if relkind == "c":
             attributes = [
                 Attribute(name=c["name"], type=_type(c["type"]),
                           collation=_collation(*c["collation"]) if c["collation"] else None)
-                for c in columns
+                for c in _json(row["attributes"]) or ()
             ]
             return "composite_types", CompositeType(
                 schema=schema, name=name, attributes=attributes, comment=row["comment"]
             )
-        names = [c["name"] for c in columns]
+        names = list(row["view_columns"] or ())
         if relkind == "v":
             return "views", View(
                 schema=schema, name=name, query=row["query"],
@@ -387,12 +389,12 @@ class _Reader:
                 schema=schema, name=name, query=row["query"], with_data=row["relispopulated"],
                 columns=names, comment=row["comment"],
             )
-        parents = [qualified(*p) for p in _json(row["parents"])]
+        parents = [qualified(*p) for p in _json(row["parents"]) or ()]
         partition_of = parents[0] if row["relispartition"] and parents else None
         return "tables", Table(
             schema=schema,
             name=name,
-            columns=[self.column(key, c) for c in columns],
+            columns=[self.column(key, c) for c in self.columns.get(row["oid"], {}).values()],
             rls_enabled=row["relrowsecurity"],
             rls_forced=row["relforcerowsecurity"],
             unlogged=row["relpersistence"] == "u",
@@ -403,24 +405,21 @@ class _Reader:
             comment=row["comment"],
         )
 
-    def column(self, table_key: str, col: dict[str, Any]) -> Column:
-        generated = col["generated"] or ""
-        if generated == "v":
+    def column(self, table_key: str, col: DictRow) -> Column:
+        if col["generated"] == "v":
             # PostgreSQL 18's virtual generated columns: the model knows only STORED ones.
             self.warn("column", f"{table_key}.{quote(col['name'])}",
                       "a VIRTUAL generated column is not modelled by pgspec: compared as STORED")
-        expression = col["default"]
-        identity = {"a": "always", "d": "by default"}.get(col["identity"] or "")
-        return Column(
-            name=col["name"],
-            type=_type(col["type"]),
-            not_null=col["not_null"],
-            default=None if generated else expression,
-            generated=expression if generated else None,
-            identity=identity,
-            collation=_collation(*col["collation"]) if col["collation"] else None,
-            comment=col["comment"],
-        )
+        return _column(col["name"], col["type"], col["not_null"], col["default"],
+                       col["generated"], col["identity"], col["collation_schema"],
+                       col["collation_name"], col["comment"])
+
+    def names(self, relation: int, attnums: Iterable[int]) -> list[str]:
+        """Column names of a relation COLUMNS read, for attribute numbers in their order."""
+        by_number = self.columns.get(relation)
+        if by_number is None:
+            raise SqlError(f"no columns were read for the relation with oid {relation}")
+        return [by_number[n]["name"] for n in attnums]
 
     # ----------------------------------------------------------------------- constraints
 
@@ -443,23 +442,30 @@ class _Reader:
             name=row["name"],
             kind=kind,
             # A CHECK's columns are whatever its expression mentions: not an attribute of its own.
-            columns=[] if kind == "check" else list(row["columns"]),
+            columns=[] if kind == "check" else self.names(row["relation"], row["attnums"] or ()),
             expression=row["expression"],
             references=qualified(row["ref_schema"], row["ref_table"]) if foreign else None,
-            references_columns=list(row["ref_columns"]) if foreign else [],
+            references_columns=self.referenced(row) if foreign else [],
             on_delete=_FK_ACTIONS[row["confdeltype"]] if foreign else "no action",
             on_update=_FK_ACTIONS[row["confupdtype"]] if foreign else "no action",
             match=_FK_MATCH[row["confmatchtype"]] if foreign else "simple",
             deferrable=row["condeferrable"],
             initially_deferred=row["condeferred"],
             nulls_not_distinct=row["nulls_not_distinct"],
-            include=list(row["include"]),
+            include=self.names(row["relation"], (row["index_attnums"] or ())[row["index_key_count"]:]),
             # The server sets connoinherit on keys of plain tables too; only a CHECK's means
             # what NO INHERIT says.
             no_inherit=row["no_inherit"] if kind == "check" else False,
             definition=row["definition"],
             comment=row["comment"],
         )
+
+    def referenced(self, row: DictRow) -> list[str]:
+        """A foreign key's referenced columns: named by the server when COLUMNS did not read
+        the referenced table (another schema), else through COLUMNS."""
+        if row["ref_columns"] is not None:
+            return list(row["ref_columns"])
+        return self.names(row["ref_relation"], row["ref_attnums"])
 
     # ----------------------------------------------------------------------- indexes
 
@@ -470,10 +476,13 @@ class _Reader:
         key = qualified(row["schema"], row["name"])
         keys: list[IndexKey] = []
         if row["key_columns"] is not None:
-            # Plain ascending columns with their defaults (see live_queries.INDEXES): what the
-            # parse below would give, without parsing.
-            keys = [_plain_key(name, option)
-                    for name, option in zip(row["key_columns"], row["key_options"], strict=True)]
+            # Plain columns and expressions with their defaults (see live_queries.INDEXES):
+            # what the parse below would give, without parsing the CREATE INDEX.
+            keys = [_plain_key(name, option) if name is not None
+                    else _expression_key(expression, option)
+                    for name, expression, option in zip(
+                        row["key_columns"], row["key_expressions"], row["key_options"],
+                        strict=True)]
         else:
             stmt = _parse_one(row["definition"], ast.IndexStmt)
             for elem in stmt.indexParams:
@@ -494,7 +503,7 @@ class _Reader:
             unique=row["unique"],
             method=row["method"],
             keys=keys,
-            include=list(row["include_columns"]),
+            include=self.names(row["relation"], row["attnums"][row["key_count"]:]),
             where=row["where"],
             nulls_not_distinct=row["nulls_not_distinct"],
             comment=row["comment"],
@@ -558,7 +567,8 @@ class _Reader:
             name=row["name"],
             timing=timing,
             events=events,
-            update_columns=list(row["update_columns"]),
+            update_columns=(list(row["update_columns"]) if row["update_columns"] is not None
+                            else self.names(row["relation"], row["update_attnums"] or ())),
             level="row" if tgtype & _TG_ROW else "statement",
             when=when,
             function=qualified(row["function_schema"], row["function_name"]),
@@ -616,6 +626,38 @@ _SEQ_LIMITS = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 
                "bigint": (-(2**63), 2**63 - 1)}
 _BOOL_WORDS = {"true": "true", "on": "true", "yes": "true", "1": "true",
                "false": "false", "off": "false", "no": "false", "0": "false"}
+
+
+@functools.lru_cache(maxsize=65536)
+def _column(
+    name: str, type_text: str, not_null: bool, default: str | None, generated: str | None,
+    identity: str | None, collation_schema: str | None, collation_name: str | None,
+    comment: str | None,
+) -> Column:
+    """The Column of one COLUMNS row. Columns are immutable and schemas repeat them (``id``,
+    ``tenant_id``, ``created_at`` on every table): each distinct column is built and validated
+    once and shared, by both databases of a comparison too, which also lets the differ find
+    them equal by identity.
+    """
+    expression = default
+    return Column(
+        name=name,
+        type=_type(type_text),
+        not_null=not_null,
+        default=None if generated else expression,
+        generated=expression if generated else None,
+        identity={"a": "always", "d": "by default"}.get(identity or ""),
+        collation=_collation(collation_schema, collation_name),
+        comment=comment,
+    )
+
+
+def _columns_by_relation(rows: list[DictRow]) -> dict[int, dict[int, DictRow]]:
+    """COLUMNS rows per relation oid, each relation's by attribute number in attnum order."""
+    by_relation: dict[int, dict[int, DictRow]] = {}
+    for row in rows:
+        by_relation.setdefault(row["relation"], {})[row["attnum"]] = row
+    return by_relation
 
 
 def _keyed(objects: Iterator[Any] | Any) -> dict[str, Any]:
@@ -716,6 +758,18 @@ def _plain_key(column: str, option: int) -> IndexKey:
     else:
         nulls = "first" if nulls_first else None
     return IndexKey(column=column, order="desc" if desc else "asc", nulls=nulls)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression_key(text: str, option: int) -> IndexKey:
+    """The IndexKey of an expression key as ``pg_get_indexdef(index, n)`` prints it, with its
+    ordering bits: parsed as an index element by the conversion every source shares, so the
+    expression reads exactly as through the whole CREATE INDEX. Schemas repeat the same
+    expressions (``lower(email)``) across tables, so each distinct text is parsed once."""
+    ordering = _plain_key("x", option)
+    key = parse_index_element(text)
+    return IndexKey(column=key.column, expression=key.expression, order=ordering.order,
+                    nulls=ordering.nulls)
 
 
 def _parse_one(text: str, node_type: type[Any]) -> Any:

@@ -8,7 +8,10 @@ vocabulary of ``pgspec.privileges`` and puts each owner on its object.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pgspec.catalog import DefaultPrivilege, Grant, PrivilegeSettings
@@ -35,11 +38,14 @@ _STORES = {
 }
 
 
-def _acl(rows: Iterable[Any] | None) -> Acl:
+@functools.lru_cache(maxsize=4096)
+def _acl(text: str | None) -> Mapping[str, Any]:
+    """An ACL from its JSON text (live_queries._acl), read-only: objects share a handful of
+    ACLs, so each distinct one is decoded once and the result is shared."""
     acl: Acl = {}
-    for grantee, privilege, grantable in rows or ():
+    for grantee, privilege, grantable in json.loads(text) if text else ():
         acl_grant(acl, grantee if grantee is not None else "public", [privilege], grant_option=grantable)
-    return acl
+    return MappingProxyType(acl)
 
 
 def _type(text: str) -> str:

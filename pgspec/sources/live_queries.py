@@ -102,41 +102,39 @@ ORDER BY n.nspname, t.typname
 )
 
 #: Tables, partitioned tables, views, materialized views and composite types (relkind c, whose
-#: comment lives on the type), each with its columns as JSON in attnum order. A column's
-#: collation is returned only when it differs from its type's default collation.
+#: comment lives on the type). A table's columns come from COLUMNS, one row each; a view's
+#: output column names come here as an array, a composite type's attributes as JSON (with the
+#: collation only when it differs from its type's default). Objects of extensions are left out
+#: through one hashed list of their members, not a lookup per relation.
 RELATIONS = sql.SQL(
     """
 SELECT c.oid, n.nspname AS schema, c.relname AS name, c.relkind, c.relpersistence,
        c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.relispopulated, c.reloptions,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_by,
        CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
-       COALESCE((SELECT json_agg(json_build_array(pn.nspname, p.relname) ORDER BY i.inhseqno)
-                 FROM pg_inherits i
-                 JOIN pg_class p ON p.oid = i.inhparent
-                 JOIN pg_namespace pn ON pn.oid = p.relnamespace
-                 WHERE i.inhrelid = c.oid), '[]') AS parents,
+       (SELECT json_agg(json_build_array(pn.nspname, p.relname) ORDER BY i.inhseqno)
+        FROM pg_inherits i
+        JOIN pg_class p ON p.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE i.inhrelid = c.oid) AS parents,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS query,
-       CASE WHEN c.relkind = 'c' THEN td.description ELSE d.description END AS comment,
-       COALESCE((SELECT json_agg(json_build_object(
-                     'name', a.attname,
-                     'type', format_type(a.atttypid, a.atttypmod),
-                     'not_null', a.attnotnull,
-                     'default', pg_get_expr(ad.adbin, ad.adrelid),
-                     'generated', a.attgenerated,
-                     'identity', a.attidentity,
-                     'collation', CASE WHEN a.attcollation <> (SELECT at.typcollation
-                                                               FROM pg_type at
-                                                               WHERE at.oid = a.atttypid)
-                                       THEN json_build_array(acn.nspname, aco.collname) END,
-                     'comment', ac.description) ORDER BY a.attnum)
-                 FROM pg_attribute a
-                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-                 LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
-                 LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
-                 LEFT JOIN pg_description ac
-                   ON ac.objoid = a.attrelid AND ac.classoid = 'pg_class'::regclass
-                  AND ac.objsubid = a.attnum
-                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
+       CASE WHEN c.relkind IN ('v', 'm')
+            THEN ARRAY(SELECT a.attname FROM pg_attribute a
+                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                       ORDER BY a.attnum) END AS view_columns,
+       CASE WHEN c.relkind = 'c' THEN (
+           SELECT json_agg(json_build_object(
+                      'name', a.attname,
+                      'type', format_type(a.atttypid, a.atttypmod),
+                      'collation', CASE WHEN a.attcollation <> at.typcollation
+                                        THEN json_build_array(acn.nspname, aco.collname) END)
+                      ORDER BY a.attnum)
+           FROM pg_attribute a
+           JOIN pg_type at ON at.oid = a.atttypid
+           LEFT JOIN pg_collation aco ON aco.oid = a.attcollation
+           LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) END AS attributes,
+       CASE WHEN c.relkind = 'c' THEN td.description ELSE d.description END AS comment
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d
@@ -144,11 +142,39 @@ LEFT JOIN pg_description d
 LEFT JOIN pg_description td
   ON td.objoid = c.reltype AND td.classoid = 'pg_type'::regclass AND td.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND n.nspname = ANY(%(schemas)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e
-                  WHERE ((e.classid = 'pg_class'::regclass AND e.objid = c.oid)
-                      OR (e.classid = 'pg_type'::regclass AND e.objid = c.reltype))
-                    AND e.deptype = 'e')
+  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
+                    WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND c.reltype NOT IN (SELECT e.objid FROM pg_depend e
+                        WHERE e.classid = 'pg_type'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, c.relname
+"""
+)
+
+#: The columns of every table, partitioned table and materialized view in the selected schemas, one row each in
+#: attnum order, keyed by the table's oid (``relation``). One flat scan of pg_attribute costs a
+#: fraction of gathering each table's columns in a subquery of RELATIONS, and the reader also
+#: resolves constraint and index column numbers through these rows. Tables of extensions are
+#: read too and simply never looked up. The collation is returned only when it differs from
+#: the column type's default collation.
+COLUMNS = sql.SQL(
+    """
+SELECT a.attrelid AS relation, a.attnum, a.attname AS name,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       pg_get_expr(ad.adbin, ad.adrelid) AS "default", a.attgenerated AS generated,
+       a.attidentity AS identity, acn.nspname AS collation_schema, aco.collname AS collation_name,
+       ac.description AS comment
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_collation aco ON aco.oid = a.attcollation AND a.attcollation <> t.typcollation
+LEFT JOIN pg_namespace acn ON acn.oid = aco.collnamespace
+LEFT JOIN pg_description ac
+  ON ac.objoid = a.attrelid AND ac.classoid = 'pg_class'::regclass AND ac.objsubid = a.attnum
+WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s)
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
 """
 )
 
@@ -185,22 +211,24 @@ ORDER BY n.nspname, c.relname
 #: Table constraints. NOT NULL constraints (contype 'n', PostgreSQL 18) are the column's
 #: not_null; constraint triggers (contype 't') are triggers. Constraints the server clones onto
 #: partitions (conparentid) or inherits into children (not conislocal) belong to the parent.
+#: Columns come as attribute numbers (``attnums``, ``ref_attnums``, and the backing index's
+#: ``index_attnums`` past ``index_key_count`` for INCLUDE) that the reader names through
+#: COLUMNS; a subquery per constraint costs more than the rest of the query. Only a foreign
+#: key to a table COLUMNS does not read (another schema) gets its referenced names here.
 CONSTRAINTS = sql.SQL(
     """
 SELECT n.nspname AS schema, r.relname AS "table", c.conname AS name, c.contype,
-       ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS columns,
+       c.conrelid AS relation, c.conkey AS attnums,
        CASE WHEN c.contype = 'c' THEN pg_get_expr(c.conbin, c.conrelid) END AS expression,
-       fn.nspname AS ref_schema, f.relname AS ref_table,
-       ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum
-             ORDER BY k.ord) AS ref_columns,
+       fn.nspname AS ref_schema, f.relname AS ref_table, c.confrelid AS ref_relation,
+       c.confkey AS ref_attnums,
+       CASE WHEN c.contype = 'f' AND NOT (fn.nspname = ANY(%(schemas)s) AND f.relkind IN ('r', 'p'))
+            THEN ARRAY(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum
+                       ORDER BY k.ord) END AS ref_columns,
        c.confdeltype, c.confupdtype, c.confmatchtype, c.condeferrable, c.condeferred,
        COALESCE({nulls_not_distinct}, false) AS nulls_not_distinct,
-       ARRAY(SELECT a.attname FROM generate_series(i.indnkeyatts, i.indnatts - 1) g(k)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[g.k]
-             ORDER BY g.k) AS include,
+       i.indkey::int2[] AS index_attnums, i.indnkeyatts AS index_key_count,
        c.connoinherit AS no_inherit,
        CASE WHEN c.contype = 'x' THEN pg_get_constraintdef(c.oid) END AS definition,
        c.convalidated AS validated, {enforced} AS enforced, {period} AS period,
@@ -215,23 +243,29 @@ LEFT JOIN pg_index i ON i.indexrelid = c.conindid AND c.contype IN ('p', 'u', 'x
 LEFT JOIN pg_description d
   ON d.objoid = c.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0
 WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND n.nspname = ANY(%(schemas)s)
-  AND c.conparentid = 0 AND c.conislocal
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
-                  AND e.objid = r.oid AND e.deptype = 'e')
+  AND r.relkind IN ('r', 'p') AND c.conparentid = 0 AND c.conislocal
+  AND r.oid NOT IN (SELECT e.objid FROM pg_depend e
+                    WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, r.relname, c.conname
 """
 )
 
 #: Indexes on tables and materialized views, except those backing a primary key, unique or
 #: exclusion constraint and those the server attached to a partitioned parent's index.
-#: ``key_columns`` lists the keys when every one is a plain column whose only decorations are
-#: its ordering (``key_options``: pg_index.indoption, DESC and NULLS FIRST bits): its column's
-#: collation, the default opclass of exactly its column's type, no opclass options. Such an
-#: index (most of
-#: them) needs no parsing. Otherwise ``definition`` is the whole CREATE INDEX and the reader
-#: parses it: ruleutils names an opclass or a collation exactly when it is not the default,
-#: which is what the model keeps, and the conservative test above only ever sends an index
-#: to that path, never away from it.
+#: ``key_columns`` is set when every key is plain: a column, or an expression, whose only
+#: decoration is its ordering (``key_options``: pg_index.indoption, DESC and NULLS FIRST
+#: bits). Plain means: no opclass options; the default opclass of exactly the key's type (the
+#: column's, or for an expression the index attribute's); and the collation ruleutils would not
+#: print: the column's own, or for an expression the default collation (oid 100) when neither
+#: the expression says COLLATE nor any column of the table has another collation, so the
+#: expression's own collation can only be the default. ``key_columns`` then names the column
+#: keys (NULL at an expression) and ``key_expressions`` holds each expression key as
+#: ``pg_get_indexdef(index, n, false)`` prints it (NULL at a column), and the reader needs no
+#: CREATE INDEX. Otherwise ``definition`` is the whole CREATE INDEX and the reader parses it:
+#: ruleutils names an opclass or a collation exactly when it is not the default, which is
+#: what the model keeps, and the conservative test above only ever sends an index to that
+#: path, never away from it. INCLUDE columns come as attribute numbers (``attnums`` past
+#: ``key_count``) that the reader names through COLUMNS.
 INDEXES = sql.SQL(
     """
 SELECT n.nspname AS schema, ic.relname AS name, t.relname AS "table", i.indisunique AS "unique",
@@ -239,10 +273,9 @@ SELECT n.nspname AS schema, ic.relname AS name, t.relname AS "table", i.indisuni
        pg_get_expr(i.indpred, i.indrelid) AS "where",
        {nulls_not_distinct} AS nulls_not_distinct,
        CASE WHEN plain.keys IS NULL THEN pg_get_indexdef(i.indexrelid) END AS definition,
-       plain.keys AS key_columns, plain.options AS key_options,
-       ARRAY(SELECT a.attname FROM generate_series(i.indnkeyatts, i.indnatts - 1) g(k)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[g.k]
-             ORDER BY g.k) AS include_columns,
+       plain.keys AS key_columns, plain.expressions AS key_expressions,
+       plain.options AS key_options,
+       i.indrelid AS relation, i.indkey::int2[] AS attnums, i.indnkeyatts AS key_count,
        i.indisvalid AS valid, ic.reloptions,
        d.description AS comment
 FROM pg_index i
@@ -251,25 +284,39 @@ JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 CROSS JOIN LATERAL (
-  SELECT CASE WHEN bool_and(a.attnum IS NOT NULL AND i.indoption[g.k] IN (0, 1, 2, 3)
-                            AND (i.indcollation[g.k] = 0 OR i.indcollation[g.k] = a.attcollation)
-                            AND oc.opcdefault AND oc.opcintype = a.atttypid
-                            AND ia.attoptions IS NULL)
-              THEN array_agg(a.attname ORDER BY g.k) END AS keys,
-         array_agg(i.indoption[g.k]::int ORDER BY g.k) AS options
-  FROM generate_series(0, i.indnkeyatts - 1) g(k)
-  LEFT JOIN pg_attribute a ON i.indkey[g.k] <> 0 AND a.attrelid = i.indrelid
-                          AND a.attnum = i.indkey[g.k]
-  LEFT JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = g.k + 1
-  LEFT JOIN pg_opclass oc ON oc.oid = i.indclass[g.k]
+  SELECT CASE WHEN bool_and(k.attoptions IS NULL AND k.opcdefault AND CASE
+                  WHEN k.attnum <> 0
+                  THEN k.opcintype = a.atttypid AND (k.coll = 0 OR k.coll = a.attcollation)
+                  ELSE k.opcintype = k.atttypid
+                       AND (k.coll = 0
+                            OR (k.coll = 100 AND x.expression NOT LIKE '%%COLLATE%%'
+                                AND NOT EXISTS (SELECT 1 FROM pg_attribute o
+                                                WHERE o.attrelid = i.indrelid AND o.attnum > 0
+                                                  AND o.attcollation NOT IN (0, 100))))
+                  END)
+              THEN array_agg(a.attname ORDER BY k.ord) END AS keys,
+         array_agg(x.expression ORDER BY k.ord) AS expressions,
+         array_agg(k.opt ORDER BY k.ord) AS options
+  FROM (SELECT u.attnum, u.opt, u.coll, u.ord, ia.atttypid, ia.attoptions,
+               oc.opcdefault, oc.opcintype
+        FROM unnest(i.indkey::int2[], i.indoption::int2[], i.indcollation::oid[],
+                    i.indclass::oid[]) WITH ORDINALITY u(attnum, opt, coll, opclass, ord)
+        JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = u.ord
+        JOIN pg_opclass oc ON oc.oid = u.opclass
+        WHERE u.ord <= i.indnkeyatts) k
+  LEFT JOIN pg_attribute a ON k.attnum <> 0 AND a.attrelid = i.indrelid AND a.attnum = k.attnum
+  LEFT JOIN LATERAL (SELECT pg_get_indexdef(i.indexrelid, k.ord::int, false) AS expression
+                     WHERE k.attnum = 0) x ON true
 ) plain
 LEFT JOIN pg_description d
   ON d.objoid = ic.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE t.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s) AND NOT ic.relispartition
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
-                  AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
-                  AND e.objid IN (t.oid, ic.oid) AND e.deptype = 'e')
+  AND i.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k
+                           WHERE k.contype IN ('p', 'u', 'x'))
+  AND t.oid NOT IN (SELECT e.objid FROM pg_depend e
+                    WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND ic.oid NOT IN (SELECT e.objid FROM pg_depend e
+                     WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, ic.relname
 """
 )
@@ -311,13 +358,17 @@ ORDER BY n.nspname, p.proname, p.oid
 
 #: User triggers (not the internal ones behind foreign keys, not the clones the server puts on
 #: partitions). The full definition is returned only when there is a WHEN clause: the reader
-#: takes that clause from it, since pg_get_expr cannot print OLD/NEW references.
+#: takes that clause from it, since pg_get_expr cannot print OLD/NEW references. UPDATE OF
+#: columns come as attribute numbers the reader names through COLUMNS (``update_columns`` only
+#: for a relation COLUMNS does not read).
 TRIGGERS = sql.SQL(
     """
 SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name, t.tgtype,
-       ARRAY(SELECT a.attname FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.attnum
-             ORDER BY u.ord) AS update_columns,
+       t.tgrelid AS relation, t.tgattr::int2[] AS update_attnums,
+       CASE WHEN c.relkind NOT IN ('r', 'p', 'm')
+            THEN ARRAY(SELECT a.attname FROM unnest(t.tgattr::int2[]) WITH ORDINALITY u(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = u.attnum
+                       ORDER BY u.ord) END AS update_columns,
        pn.nspname AS function_schema, p.proname AS function_name,
        t.tgnargs AS nargs, t.tgargs AS args,
        CASE WHEN t.tgqual IS NOT NULL THEN pg_get_triggerdef(t.oid) END AS definition,
@@ -333,8 +384,8 @@ JOIN pg_namespace pn ON pn.oid = p.pronamespace
 LEFT JOIN pg_description d
   ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = ANY(%(schemas)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
-                  AND e.objid = c.oid AND e.deptype = 'e')
+  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
+                    WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, c.relname, t.tgname
 """
 )
@@ -356,8 +407,8 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d
   ON d.objoid = p.oid AND d.classoid = 'pg_policy'::regclass AND d.objsubid = 0
 WHERE n.nspname = ANY(%(schemas)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass
-                  AND e.objid = c.oid AND e.deptype = 'e')
+  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
+                    WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, c.relname, p.polname
 """
 )
@@ -469,10 +520,12 @@ ORDER BY 1, 2, 3, 4
 
 
 def _acl(expression: str) -> str:
-    """An ACL as JSON ``[[grantee or null for PUBLIC, privilege, grantable], ...]``."""
+    """An ACL as JSON text ``[[grantee or null for PUBLIC, privilege, grantable], ...]``: text,
+    not json, because most objects share a handful of ACLs and the reader decodes each
+    distinct one once."""
     return (
         "(SELECT json_agg(json_build_array(CASE WHEN a.grantee = 0 THEN NULL"
-        " ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type), a.is_grantable))"
+        " ELSE pg_get_userbyid(a.grantee) END, lower(a.privilege_type), a.is_grantable))::text"
         " FROM aclexplode(" + expression + ") a)"
     )
 
@@ -566,6 +619,7 @@ KIND_QUERIES: dict[str, sql.SQL] = {
     "enums": ENUMS,
     "domains": DOMAINS,
     "relations": RELATIONS,
+    "columns": COLUMNS,
     "sequences": SEQUENCES,
     "constraints": CONSTRAINTS,
     "indexes": INDEXES,
