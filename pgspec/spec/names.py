@@ -9,6 +9,7 @@ as part of a synthetic statement, so quoting and case folding follow PostgreSQL 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pglast
 from pglast import ast
@@ -105,10 +106,13 @@ def function_key(schema: str, name: str, types: list[str]) -> str:
     return f"{qualified(schema, name)}({', '.join(types)})"
 
 
+@lru_cache(maxsize=4096)
 def serial_base(text: str) -> str | None:
     """The integer type a serial column becomes, or None when ``text`` is not a serial.
 
-    Only a bare, unqualified, non-array name is a serial, as in PostgreSQL.
+    Only a bare, unqualified, non-array name is a serial, as in PostgreSQL. Asked once per
+    column, of a handful of distinct type spellings: remembered by text, since building the
+    parse tree was a tenth of loading a spec.
     """
     try:
         stmts = pglast.parse_sql(f"SELECT NULL::{text}")
@@ -132,8 +136,10 @@ def user_type_key(canonical: str) -> str | None:
     return qualified(*parts) if parts else None
 
 
+@lru_cache(maxsize=4096)
 def user_type_parts(canonical: str) -> tuple[str, str] | None:
-    """(schema, name) of a canonical type that is not built in, else None."""
+    """(schema, name) of a canonical type that is not built in, else None (remembered by text,
+    like ``serial_base``: every column asks, and columns share a few types)."""
     text = canonical.removeprefix("SETOF ")
     stmts = pglast.parse_sql(f"SELECT NULL::{text}")
     node = stmts[0].stmt.targetList[0].val.typeName
