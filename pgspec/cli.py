@@ -255,11 +255,12 @@ def _compare(args: argparse.Namespace) -> int:
         from pgspec.devdb import normalize_comparison
 
         found = normalize_comparison(found, expected, actual, args.dev_db, setup=args.dev_db_setup)
-    from pgspec.devdb import annotate
+    differences = diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude,
+                       ignore_roles=_ignored(args))
+    if differences:  # hints need the scratch-server module, which loads psycopg: only for drift
+        from pgspec.devdb import annotate
 
-    differences = annotate(diff(found.expected, found.actual, schemas=found.schemas, exclude=args.exclude,
-                                ignore_roles=_ignored(args)),
-                           dev_db=bool(args.dev_db))
+        differences = annotate(differences, dev_db=bool(args.dev_db))
     sys.stdout.write(
         render_report(differences, fmt=args.format, expected_label=found.expected_label,
                       actual_label=found.actual_label, warnings=found.warnings)

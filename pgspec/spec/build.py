@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from psycopg import sql
-
 from pgspec import naming
 from pgspec.catalog import (
     Argument,
@@ -620,6 +618,8 @@ class Builder:
             # What PostgreSQL does for serial (transformColumnDefinition): NOT NULL, a sequence of
             # the same integer type owned by the column, and nextval of it as the default.
             seq = naming.sequence_name(table, name)
+            from psycopg import sql  # only here: a spec read offline need not load psycopg
+
             literal = sql.Literal(qualified(schema, seq)).as_string(None)
             default = f"nextval({literal}::regclass)"
             not_null = True
