@@ -18,6 +18,8 @@ import functools
 import getpass
 import json
 import os
+import queue
+import threading
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
@@ -280,6 +282,54 @@ def _concurrent_ddl(exc: psycopg.Error) -> bool:
     )
 
 
+class _Arrivals:
+    """The reader's query results as the server answers them: a thread sends the queries back
+    to back while the caller builds the objects of those already answered.
+
+    ``rows[name]`` waits for that query. Building the objects of 3,000 tables takes about a
+    third of a second of Python; done while the server works on the next queries instead of
+    after the last one, it costs no wall time. The thread only sends and fetches, so the
+    queries run as close together as before (the server's deparsers see the latest committed
+    catalog, not the snapshot: a longer read would widen the window for concurrent DDL). A
+    failed query ends the thread and is raised by the ``rows[...]`` that waits for it.
+    """
+
+    def __init__(self, reader: _Reader, params: dict[str, Any]) -> None:
+        self._reader = reader
+        self._params = params
+        self._results: queue.SimpleQueue[tuple[str, list[DictRow] | None, BaseException | None]]
+        self._results = queue.SimpleQueue()
+        self._arrived: dict[str, list[DictRow]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, name="pgspec-catalog-read", daemon=True)
+
+    def __enter__(self) -> _Arrivals:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _send(self) -> None:
+        try:
+            for name, query in self._reader.queries.items():
+                if self._stop.is_set():
+                    return
+                self._results.put((name, self._reader.fetch(query, self._params), None))
+        except BaseException as exc:  # handed to the waiting caller, who raises it
+            self._results.put(("", None, exc))
+
+    def __getitem__(self, name: str) -> list[DictRow]:
+        while name not in self._arrived:
+            arrived, rows, error = self._results.get()
+            if error is not None:
+                raise error
+            assert rows is not None
+            self._arrived[arrived] = rows
+        return self._arrived[name]
+
+
 class _Reader:
     """One introspection: the connection, the queries composed for its server version, the
     warnings gathered on the way and the number of queries sent."""
@@ -304,9 +354,13 @@ class _Reader:
         selected = sorted(set(schemas)) if schemas is not None else []
         schema_rows = self.fetch(q.SCHEMAS, {"all": schemas is None, "schemas": selected})
         params = {"schemas": [row["name"] for row in schema_rows]}
-        rows = {name: self.fetch(query, params) for name, query in self.queries.items()}
-        self.columns = _columns_by_relation(rows["columns"])
+        with _Arrivals(self, params) as rows:
+            return self.build(schema_rows, rows, where)
 
+    def build(self, schema_rows: list[DictRow], rows: _Arrivals, where: str) -> Catalog:
+        """The Catalog from the query results, each kind built once its rows have arrived.
+        Tables and the kinds that name columns wait for COLUMNS; the order below is also the
+        order of the warnings."""
         parts: dict[str, Any] = {
             "schemas": _keyed(Schema(name=r["name"], comment=_schema_comment(r)) for r in schema_rows),
             "extensions": _keyed(
@@ -320,6 +374,9 @@ class _Reader:
             ),
             "domains": _keyed(self.domain(r) for r in rows["domains"]),
             "sequences": _keyed(_sequence(r) for r in rows["sequences"]),
+        }
+        self.columns = _columns_by_relation(rows["columns"])
+        parts |= {
             "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
             "indexes": _keyed(self.index(r) for r in rows["indexes"]),
             "functions": _keyed(self.function(r) for r in rows["functions"]),

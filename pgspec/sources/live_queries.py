@@ -613,7 +613,9 @@ def fragments(version: int) -> dict[str, sql.Composable]:
 
 
 #: Every catalog query in the order the reader sends them (after SCHEMAS, which decides the
-#: schema list the others take).
+#: schema list the others take). RELATIONS comes early: pg_get_viewdef opens each view as the
+#: latest committed catalog has it, and the sooner after the snapshot it runs, the smaller the
+#: window in which concurrent DDL can make it fail (tests/test_concurrency.py).
 KIND_QUERIES: dict[str, sql.SQL] = {
     "extensions": EXTENSIONS,
     "enums": ENUMS,
