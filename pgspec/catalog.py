@@ -310,6 +310,60 @@ class Function(CatalogObject):
         return f"{qualified(self.schema_name, self.name)}({', '.join(self.identity_arguments)})"
 
 
+#: How an aggregate's final function treats the transition state (pg_aggregate.aggfinalmodify).
+FinalModify = Literal["read_only", "shareable", "read_write"]
+
+
+class Aggregate(CatalogObject):
+    """A user aggregate (CREATE AGGREGATE): pg_proc.prokind 'a' with its pg_aggregate row.
+
+    Keyed like a function (aggregates share pg_proc's namespace): ``schema.name(argtypes)``
+    with every argument type, direct ones first for an ordered-set aggregate. References to
+    support functions are ``schema.name`` (bare for pg_catalog's, which every search path
+    holds); their argument types follow from the aggregate's, so the name identifies them.
+    ``finalfunc_modify``/``mfinalfunc_modify`` are stored as the server resolves them
+    (READ_ONLY for a normal aggregate, READ_WRITE for the others, unless stated).
+    """
+
+    schema_name: str = Field(alias="schema")
+    name: str
+    #: Every argument (modes ``in`` or ``variadic``); for ``ordered_set`` and ``hypothetical``
+    #: the first ``direct_arguments`` are the direct ones, the rest come after ORDER BY.
+    arguments: list[Argument] = []
+    kind: Literal["normal", "ordered_set", "hypothetical"] = "normal"
+    direct_arguments: int = 0
+    sfunc: str
+    stype: str
+    sspace: int = 0
+    finalfunc: str | None = None
+    finalfunc_extra: bool = False
+    finalfunc_modify: FinalModify = "read_only"
+    combinefunc: str | None = None
+    serialfunc: str | None = None
+    deserialfunc: str | None = None
+    #: Initial state as text; ``""`` (an empty string) differs from None (no INITCOND).
+    initcond: str | None = None
+    msfunc: str | None = None
+    minvfunc: str | None = None
+    mstype: str | None = None
+    msspace: int = 0
+    mfinalfunc: str | None = None
+    mfinalfunc_extra: bool = False
+    mfinalfunc_modify: FinalModify = "read_only"
+    minitcond: str | None = None
+    #: Sort operator (MIN/MAX-like aggregates): bare for pg_catalog's, else ``schema.op``.
+    sortop: str | None = None
+    parallel: Literal["unsafe", "restricted", "safe"] = "unsafe"
+
+    @property
+    def identity_arguments(self) -> list[str]:
+        return [a.type for a in self.arguments]
+
+    @property
+    def key(self) -> str:
+        return f"{qualified(self.schema_name, self.name)}({', '.join(self.identity_arguments)})"
+
+
 class Trigger(TableChild):
     timing: Literal["before", "after", "instead of"]
     #: Sorted subset of insert, update, delete, truncate.
@@ -445,6 +499,7 @@ KINDS: dict[str, str] = {
     "view": "views",
     "materialized_view": "materialized_views",
     "function": "functions",
+    "aggregate": "aggregates",
     "trigger": "triggers",
     "policy": "policies",
 }
@@ -467,6 +522,7 @@ class Catalog(BaseModel):
     views: dict[str, View] = {}
     materialized_views: dict[str, MaterializedView] = {}
     functions: dict[str, Function] = {}
+    aggregates: dict[str, Aggregate] = {}
     triggers: dict[str, Trigger] = {}
     policies: dict[str, Policy] = {}
     #: Effective privileges by ``Grant.key`` and default privileges by ``DefaultPrivilege.key``

@@ -396,7 +396,8 @@ def _generic(kind: str, *, skip: Collection[str] = ()) -> Comparator:
     return compare
 
 
-for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "trigger", "policy"):
+for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "trigger", "policy",
+              "aggregate"):
     comparator(_kind)(_generic(_kind))
 
 

@@ -263,14 +263,14 @@ def test_schema_scope_of_a_spec() -> None:
 
 
 def test_unmodelled_objects_are_warned_about_never_hidden(run: Run, spec: Path, applied: str) -> None:
-    run_sql(applied, "CREATE AGGREGATE public.total(integer) (sfunc = int4pl, stype = integer)")
+    run_sql(applied, "CREATE OPERATOR public.=== (leftarg = integer, rightarg = integer, function = int4eq)")
     code, out, _ = run("verify", "--spec", spec, "--dsn", applied, "--format", "json")
     data = json.loads(out)
     assert (code, data["differences"]) == (0, [])
-    assert [(w["object_type"], w["name"]) for w in data["warnings"]] == [("aggregate", "public.total(integer)")]
+    assert [(w["object_type"], w["name"]) for w in data["warnings"]] == [("operator", "public.===(integer, integer)")]
     code, out, _ = run("verify", "--spec", spec, "--dsn", applied)
     assert code == 0
-    assert any(line.startswith("warning: aggregate public.total(integer)") for line in out.splitlines())
+    assert any(line.startswith("warning: operator public.===(integer, integer)") for line in out.splitlines())
 
 
 def test_ignored_roles_leave_their_grants_out(run: Run, applied: str, make_db: Callable[..., str],

@@ -19,6 +19,7 @@ from psycopg import sql
 
 from pgspec import naming
 from pgspec.catalog import (
+    Aggregate,
     Catalog,
     Column,
     Constraint,
@@ -197,6 +198,7 @@ class Writer:
             entry.update(self.priv.extras("materialized_view", mview.key, mview.schema_name))
             self.schema_file[mview.schema_name].section("materialized_views")[mview.name] = entry
         self._routines()
+        self._aggregates()
         self._orphans()
         self._shared()
         for spec in self.files.values():
@@ -719,6 +721,109 @@ class Writer:
         return entry
 
 
+    # ---------------------------------------------------------------- aggregates
+
+    def _aggregates(self) -> None:
+        groups: dict[tuple[str, str], list[Aggregate]] = defaultdict(list)
+        for agg in _sorted(self.catalog.aggregates):
+            groups[(agg.schema_name, agg.name)].append(agg)
+        for (schema, name), aggs in groups.items():
+            entries = [self._aggregate(a) for a in aggs]
+            self.schema_file[schema].section("aggregates")[name] = entries[0] if len(entries) == 1 else entries
+
+    def _aggregate_arguments(self, arguments: list[Any], schema: str) -> FlowList:
+        out: list[Any] = []
+        for arg in arguments:
+            self._type(arg.type, schema)
+            text = argument_text(arg, schema)
+            if text is None:
+                value: dict[str, Any] = {"name": arg.name} if arg.name else {}
+                value["type"] = short_type(arg.type, schema)
+                if arg.mode != "in":
+                    value["mode"] = arg.mode
+                out.append(Flow(value))
+            else:
+                out.append(text)
+        return FlowList(out)
+
+    def _support(self, agg: Aggregate, which: str) -> str:
+        """A support function as the loader resolves it back: bare in the aggregate's schema
+        (or for a built-in, unless the schema has a function of that name), else qualified; one
+        the catalog lacks becomes an external function with the types the server calls it with."""
+        from pgspec.deps import name_parts
+
+        parts = name_parts(getattr(agg, which))
+        schema = agg.schema_name
+        if len(parts) == 1:
+            clash = any(f.schema_name == schema and f.name == parts[0] for f in self.catalog.functions.values())
+            return qualified("pg_catalog", parts[0]) if clash else quote(parts[0])
+        fschema, fname = parts[-2], parts[-1]
+        if not any(f.schema_name == fschema and f.name == fname for f in self.catalog.functions.values()):
+            args = [a.type for a in agg.arguments]
+            types = {
+                "sfunc": [agg.stype, *args], "finalfunc": [agg.stype, *(args if agg.finalfunc_extra else [])],
+                "combinefunc": [agg.stype, agg.stype], "serialfunc": ["internal"],
+                "deserialfunc": ["bytea", "internal"], "msfunc": [agg.mstype or "", *args],
+                "minvfunc": [agg.mstype or "", *args],
+                "mfinalfunc": [agg.mstype or "", *(args if agg.mfinalfunc_extra else [])],
+            }[which]
+            self.external_functions.add(f"{qualified(fschema, fname)}({', '.join(types)})")
+        return reference_name(fschema, fname, schema)
+
+    def _aggregate(self, agg: Aggregate) -> dict[str, Any]:
+        schema = agg.schema_name
+        entry: dict[str, Any] = {}
+        args = list(agg.arguments)
+        if agg.kind == "normal":
+            if args:
+                entry["arguments"] = self._aggregate_arguments(args, schema)
+        else:
+            direct, ordered = args[: agg.direct_arguments], args[agg.direct_arguments:]
+            if not ordered and direct and direct[-1].mode == "variadic":
+                ordered = [direct[-1]]
+            if direct:
+                entry["arguments"] = self._aggregate_arguments(direct, schema)
+            entry["order_by"] = self._aggregate_arguments(ordered, schema)
+            if agg.kind == "hypothetical":
+                entry["hypothetical"] = True
+        default_modify = "read_only" if agg.kind == "normal" else "read_write"
+        entry["sfunc"] = self._support(agg, "sfunc")
+        entry["stype"] = self._type(agg.stype, schema)
+        if agg.sspace:
+            entry["sspace"] = agg.sspace
+        for name in ("finalfunc", "combinefunc", "serialfunc", "deserialfunc"):
+            if getattr(agg, name) is not None:
+                entry[name] = self._support(agg, name)
+        if agg.finalfunc_extra:
+            entry["finalfunc_extra"] = True
+        if agg.finalfunc_modify != default_modify:
+            entry["finalfunc_modify"] = agg.finalfunc_modify
+        if agg.initcond is not None:
+            entry["initcond"] = agg.initcond
+        for name in ("msfunc", "minvfunc"):
+            if getattr(agg, name) is not None:
+                entry[name] = self._support(agg, name)
+        if agg.mstype is not None:
+            entry["mstype"] = self._type(agg.mstype, schema)
+        if agg.msspace:
+            entry["msspace"] = agg.msspace
+        if agg.mfinalfunc is not None:
+            entry["mfinalfunc"] = self._support(agg, "mfinalfunc")
+        if agg.mfinalfunc_extra:
+            entry["mfinalfunc_extra"] = True
+        if agg.mfinalfunc_modify != default_modify:
+            entry["mfinalfunc_modify"] = agg.mfinalfunc_modify
+        if agg.minitcond is not None:
+            entry["minitcond"] = agg.minitcond
+        if agg.sortop is not None:
+            entry["sortop"] = agg.sortop
+        if agg.parallel != "unsafe":
+            entry["parallel"] = agg.parallel
+        if agg.comment:
+            entry["comment"] = agg.comment
+        return entry
+
+
 _COLUMN_KEYS = ("type", "primary_key", "not_null", "unique", "references", "default", "check",
                 "identity", "generated", "collation", "comment", "grants")
 
@@ -737,7 +842,7 @@ def _schema_of(key: str) -> str | None:
 _SECTION_ORDER = (
     "schema", "schemas", "extensions", "external", "privileges", "default_privileges", "grants", "traits", "enums", "domains", "composite_types",
     "sequences", "tables", "views", "materialized_views", "indexes", "triggers", "policies",
-    "functions", "procedures",
+    "functions", "procedures", "aggregates",
 )
 
 

@@ -120,6 +120,8 @@ class _Writer:
             return ddl.materialized_view_sql(obj)
         if kind == "func":
             return ddl.function_sql(obj)
+        if kind == "agg":
+            return ddl.aggregate_sql(obj)
         if kind == "index":
             return ddl.index_sql(obj)
         if kind == "trigger":

@@ -15,6 +15,7 @@ import pglast
 from psycopg import sql
 
 from pgspec.catalog import (
+    Aggregate,
     Argument,
     Column,
     CompositeType,
@@ -536,6 +537,66 @@ def function_sql(func: Function) -> list[str]:
         lines.append(f"{INDENT}AS {_dollar_quote(func.body)};")
     kind = "PROCEDURE" if is_proc else "FUNCTION"
     return ["\n".join(lines), *comment(kind, signature(func), func.comment)]
+
+
+def aggregate_signature(agg: Aggregate) -> str:
+    """``schema.name(args)`` as CREATE, COMMENT ON and DROP AGGREGATE take it: ``(*)`` without
+    arguments, ``(direct ORDER BY ordered)`` for ordered-set and hypothetical aggregates (the
+    server stores ``VARIADIC x ORDER BY VARIADIC x`` as the one direct argument, written back
+    here the way it was declared)."""
+    args = [_argument_sql(a) for a in agg.arguments]
+    if agg.kind == "normal":
+        inner = ", ".join(args) or "*"
+    else:
+        direct, ordered = args[: agg.direct_arguments], args[agg.direct_arguments:]
+        if not ordered and agg.arguments and agg.arguments[-1].mode == "variadic":
+            ordered = [direct[-1]]
+        inner = f"{', '.join(direct)} ORDER BY {', '.join(ordered)}".strip()
+    return f"{qualified(agg.schema_name, agg.name)}({inner})"
+
+
+def aggregate_sql(agg: Aggregate) -> list[str]:
+    """CREATE AGGREGATE with the options that differ from what the server assumes."""
+    default_modify = "read_only" if agg.kind == "normal" else "read_write"
+    options = [f"SFUNC = {ref(agg.sfunc)}", f"STYPE = {type_sql(agg.stype)}"]
+    if agg.sspace:
+        options.append(f"SSPACE = {int(agg.sspace)}")
+    for name in ("finalfunc", "combinefunc", "serialfunc", "deserialfunc"):
+        value = getattr(agg, name)
+        if value is not None:
+            options.append(f"{name.upper()} = {ref(value)}")
+    if agg.finalfunc_extra:
+        options.append("FINALFUNC_EXTRA")
+    if agg.finalfunc_modify != default_modify:
+        options.append(f"FINALFUNC_MODIFY = {agg.finalfunc_modify.upper()}")
+    if agg.initcond is not None:
+        options.append(f"INITCOND = {literal(agg.initcond)}")
+    for name in ("msfunc", "minvfunc"):
+        value = getattr(agg, name)
+        if value is not None:
+            options.append(f"{name.upper()} = {ref(value)}")
+    if agg.mstype is not None:
+        options.append(f"MSTYPE = {type_sql(agg.mstype)}")
+    if agg.msspace:
+        options.append(f"MSSPACE = {int(agg.msspace)}")
+    if agg.mfinalfunc is not None:
+        options.append(f"MFINALFUNC = {ref(agg.mfinalfunc)}")
+    if agg.mfinalfunc_extra:
+        options.append("MFINALFUNC_EXTRA")
+    if agg.mfinalfunc_modify != default_modify:
+        options.append(f"MFINALFUNC_MODIFY = {agg.mfinalfunc_modify.upper()}")
+    if agg.minitcond is not None:
+        options.append(f"MINITCOND = {literal(agg.minitcond)}")
+    if agg.sortop is not None:
+        schema, _, op = agg.sortop.rpartition(".")  # operator names hold no dot
+        options.append(f"SORTOP = OPERATOR({ref(schema)}.{op})" if schema else f"SORTOP = {op}")
+    if agg.parallel != "unsafe":
+        options.append(f"PARALLEL = {agg.parallel.upper()}")
+    if agg.kind == "hypothetical":
+        options.append("HYPOTHETICAL")
+    body = f",\n{INDENT}".join(options)
+    return [f"CREATE AGGREGATE {aggregate_signature(agg)} (\n{INDENT}{body}\n);",
+            *comment("AGGREGATE", aggregate_signature(agg), agg.comment)]
 
 
 def trigger_sql(trigger: Trigger) -> list[str]:

@@ -53,11 +53,12 @@ KINDS: dict[str, tuple[int, int, bool, str]] = {
     "view": (11, 0, True, "Views"),
     "mview": (12, 0, True, "Materialized views"),
     "func": (13, 1, False, "Functions and procedures"),
-    "index": (14, 2, False, "Indexes"),
-    "fk": (15, 2, False, "Foreign keys"),
-    "trigger": (16, 2, False, "Triggers"),
-    "rls": (17, 2, False, "Row level security"),
-    "policy": (18, 2, False, "Policies"),
+    "agg": (14, 1, False, "Aggregates"),
+    "index": (15, 2, False, "Indexes"),
+    "fk": (16, 2, False, "Foreign keys"),
+    "trigger": (17, 2, False, "Triggers"),
+    "rls": (18, 2, False, "Row level security"),
+    "policy": (19, 2, False, "Policies"),
 }
 
 #: Kinds that, when they stay in file 0, are written inside their owner's statement.
@@ -210,6 +211,9 @@ class _Builder:
         c = self.c
         for func in self.live(c.functions):
             self.functions_by_name[qualified(func.schema_name, func.name)].append(f"func:{func.key}")
+        for agg in self.live(c.aggregates):
+            # Called like functions (a view using one is created after it).
+            self.functions_by_name[qualified(agg.schema_name, agg.name)].append(f"agg:{agg.key}")
         for con in self.live(c.constraints):
             self.cons_by_table[con.table_key].append(con)
         for index in self.live(c.indexes):
@@ -223,6 +227,7 @@ class _Builder:
         self.tables()
         self.views()
         self.functions()
+        self.aggregates()
         self.indexes()
         self.triggers()
         self.policies()
@@ -231,7 +236,7 @@ class _Builder:
         c = self.c
         names = {s.name for s in self.live(c.schemas)}
         for objects in (c.enums, c.domains, c.composite_types, c.sequences, c.tables, c.views,
-                        c.materialized_views, c.functions):
+                        c.materialized_views, c.functions, c.aggregates):
             names.update(o.schema_name for o in self.live(objects))
         names.discard("pg_catalog")
         public = c.schemas.get("public")
@@ -434,6 +439,24 @@ class _Builder:
                 # Parsed at creation: what it names must exist (ordered among functions).
                 deps |= self.resolve(body, home)
             self.add("func", func.key, func, deps - {f"func:{func.key}"})
+
+    def aggregates(self) -> None:
+        """After the types they take and the support functions they name (every overload of
+        that name: the one meant is picked by the aggregate's types, at creation)."""
+        for agg in self.live(self.c.aggregates):
+            home = agg.schema_name
+            deps = self.in_schema(home)
+            for text in [a.type for a in agg.arguments] + [agg.stype, agg.mstype]:
+                if text is not None:
+                    deps |= self.type_deps(text, home)
+            names = {agg.sfunc, agg.finalfunc, agg.combinefunc, agg.serialfunc, agg.deserialfunc,
+                     agg.msfunc, agg.minvfunc, agg.mfinalfunc} - {None}
+            for text in names:
+                parts = name_parts(text)
+                key = qualified(*parts) if len(parts) > 1 else None
+                if key is not None:
+                    deps.update(self.functions_by_name.get(key, ()))
+            self.add("agg", agg.key, agg, deps - {f"agg:{agg.key}"})
 
     def indexes(self) -> None:
         c = self.c

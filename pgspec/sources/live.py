@@ -32,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from pgspec.catalog import (
+    Aggregate,
     Argument,
     Attribute,
     Catalog,
@@ -380,6 +381,7 @@ class _Reader:
             "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
             "indexes": _keyed(self.index(r) for r in rows["indexes"]),
             "functions": _keyed(self.function(r) for r in rows["functions"]),
+            "aggregates": _keyed(_aggregate(r) for r in rows["aggregates"]),
             "triggers": _keyed(self.trigger(r) for r in rows["triggers"]),
             "policies": _keyed(_policy(r) for r in rows["policies"]),
         }
@@ -645,7 +647,7 @@ class _Reader:
         kind, schema, name, detail = row["object_type"], row["schema"], row["name"], row["detail"]
         if kind == "rule":
             label = qualified(schema, detail, name)
-        elif kind in ("aggregate", "window function"):
+        elif kind == "window function":
             label = f"{qualified(schema, name)}({detail})"
         elif kind == "operator":
             label = f"{quote(schema)}.{name}({detail})"
@@ -781,6 +783,58 @@ def _sequence(row: DictRow) -> Sequence:
         cache=row["cache"],
         cycle=row["cycle"],
         owned_by=qualified(*owner) if owner else None,
+        comment=row["comment"],
+    )
+
+
+_AGG_KINDS = {"n": "normal", "o": "ordered_set", "h": "hypothetical"}
+_AGG_MODIFY = {"r": "read_only", "s": "shareable", "w": "read_write"}
+
+
+def _proc_ref(pair: list[str] | None) -> str | None:
+    """A support function or operator as every source names it: bare in pg_catalog (always on
+    the search path), ``schema.name`` elsewhere."""
+    if not pair:
+        return None
+    schema, name = pair
+    return qualified(name) if schema == "pg_catalog" else qualified(schema, name)
+
+
+def _aggregate(row: DictRow) -> Aggregate:
+    modes = row["arg_modes"] or []
+    names = row["arg_names"] or []
+    arguments = [
+        Argument(name=(names[i] or None) if i < len(names) else None, type=_type(t),
+                 mode="variadic" if i < len(modes) and modes[i] == "v" else "in")
+        for i, t in enumerate(row["arg_types"])
+    ]
+    sortop = row["sortop"]
+    return Aggregate(
+        schema=row["schema"],
+        name=row["name"],
+        arguments=arguments,
+        kind=_AGG_KINDS[row["aggkind"]],
+        direct_arguments=row["direct_arguments"],
+        sfunc=_proc_ref(row["aggtransfn"]) or "",
+        stype=_type(row["stype"]),
+        sspace=row["sspace"],
+        finalfunc=_proc_ref(row["aggfinalfn"]),
+        finalfunc_extra=row["finalfunc_extra"],
+        finalfunc_modify=_AGG_MODIFY[row["finalfunc_modify"]],
+        combinefunc=_proc_ref(row["aggcombinefn"]),
+        serialfunc=_proc_ref(row["aggserialfn"]),
+        deserialfunc=_proc_ref(row["aggdeserialfn"]),
+        initcond=row["initcond"],
+        msfunc=_proc_ref(row["aggmtransfn"]),
+        minvfunc=_proc_ref(row["aggminvtransfn"]),
+        mstype=_type(row["mstype"]) if row["mstype"] else None,
+        msspace=row["msspace"],
+        mfinalfunc=_proc_ref(row["aggmfinalfn"]),
+        mfinalfunc_extra=row["mfinalfunc_extra"],
+        mfinalfunc_modify=_AGG_MODIFY[row["mfinalfunc_modify"]],
+        minitcond=row["minitcond"],
+        sortop=(sortop[1] if sortop[0] == "pg_catalog" else f"{quote(sortop[0])}.{sortop[1]}") if sortop else None,
+        parallel=_PARALLEL[row["proparallel"]],
         comment=row["comment"],
     )
 

@@ -321,7 +321,8 @@ ORDER BY n.nspname, ic.relname
 """
 )
 
-#: Functions and procedures (aggregates and window functions are reported as unmodelled),
+#: Functions and procedures (aggregates have their own query; window functions are reported
+#: as unmodelled),
 #: except those the server made for another object (a range type's constructors depend on it
 #: internally, deptype 'i') and which go with it.
 #: Argument arrays line up: types over all arguments (proallargtypes when there are OUT or
@@ -352,6 +353,43 @@ LEFT JOIN pg_description d
 WHERE p.prokind IN ('f', 'p') AND n.nspname = ANY(%(schemas)s)
   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
                   AND e.objid = p.oid AND e.deptype IN ('e', 'i'))
+ORDER BY n.nspname, p.proname, p.oid
+"""
+)
+
+#: User aggregates with their pg_aggregate row. Support functions and the sort operator come as
+#: (schema, name) pairs (NULL when unset) so the reader spells them the way every source does;
+#: the state types through format_type like every other type.
+AGGREGATES = sql.SQL(
+    """
+SELECT n.nspname AS schema, p.proname AS name,
+       ARRAY(SELECT format_type(u.t, NULL)
+             FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY u(t, o) ORDER BY u.o) AS arg_types,
+       p.proargmodes::text[] AS arg_modes, p.proargnames AS arg_names,
+       a.aggkind::text AS aggkind, a.aggnumdirectargs AS direct_arguments,
+       """ + ",\n       ".join(
+        f"(SELECT ARRAY[fn.nspname::text, f.proname::text] FROM pg_proc f"
+        f" JOIN pg_namespace fn ON fn.oid = f.pronamespace WHERE f.oid = a.{col}) AS {col}"
+        for col in ("aggtransfn", "aggfinalfn", "aggcombinefn", "aggserialfn", "aggdeserialfn",
+                    "aggmtransfn", "aggminvtransfn", "aggmfinalfn")
+    ) + """,
+       format_type(a.aggtranstype, NULL) AS stype, a.aggtransspace AS sspace,
+       CASE WHEN a.aggmtranstype <> 0 THEN format_type(a.aggmtranstype, NULL) END AS mstype,
+       a.aggmtransspace AS msspace,
+       a.aggfinalextra AS finalfunc_extra, a.aggmfinalextra AS mfinalfunc_extra,
+       a.aggfinalmodify::text AS finalfunc_modify, a.aggmfinalmodify::text AS mfinalfunc_modify,
+       a.agginitval AS initcond, a.aggminitval AS minitcond,
+       (SELECT ARRAY[on_.nspname::text, o.oprname::text] FROM pg_operator o
+        JOIN pg_namespace on_ ON on_.oid = o.oprnamespace WHERE o.oid = a.aggsortop) AS sortop,
+       p.proparallel, d.description AS comment
+FROM pg_aggregate a
+JOIN pg_proc p ON p.oid = a.aggfnoid
+JOIN pg_namespace n ON n.oid = p.pronamespace
+LEFT JOIN pg_description d
+  ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass AND d.objsubid = 0
+WHERE n.nspname = ANY(%(schemas)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                  AND e.objid = p.oid AND e.deptype = 'e')
 ORDER BY n.nspname, p.proname, p.oid
 """
 )
@@ -422,11 +460,11 @@ UNMODELLED = sql.SQL(
     r"""
 WITH sel AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = ANY(%(schemas)s)),
 ext AS (SELECT classid, objid FROM pg_depend WHERE deptype = 'e')
-SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' ELSE 'window function' END AS object_type,
+SELECT 'window function' AS object_type,
        s.nspname AS schema, p.proname AS name,
        pg_get_function_identity_arguments(p.oid) AS detail
 FROM pg_proc p JOIN sel s ON s.oid = p.pronamespace
-WHERE p.prokind IN ('a', 'w')
+WHERE p.prokind = 'w'
   AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
 UNION ALL
 SELECT 'operator', s.nspname, o.oprname,
@@ -626,6 +664,7 @@ KIND_QUERIES: dict[str, sql.SQL] = {
     "constraints": CONSTRAINTS,
     "indexes": INDEXES,
     "functions": FUNCTIONS,
+    "aggregates": AGGREGATES,
     "triggers": TRIGGERS,
     "policies": POLICIES,
     "unmodelled": UNMODELLED,

@@ -14,6 +14,7 @@ from typing import Any
 
 from pgspec import naming
 from pgspec.catalog import (
+    Aggregate,
     Argument,
     Attribute,
     Column,
@@ -35,7 +36,7 @@ from pgspec.catalog import (
 )
 from pgspec.errors import PgspecError, Problem
 from pgspec.normalize.types import canonical_type
-from pgspec.quoting import qualified
+from pgspec.quoting import qualified, quote
 from pgspec.sources.elements import parse_index_element
 from pgspec.spec import models as m
 from pgspec.spec import names, sqlcheck
@@ -56,6 +57,7 @@ _ATTR = {
     "materialized view": "materialized_views",
     "function": "functions",
     "procedure": "functions",
+    "aggregate": "aggregates",
     "trigger": "triggers",
     "policy": "policies",
 }
@@ -177,6 +179,10 @@ class Builder:
                         self._routine(kind, schema, name, overload, pos.child(i))
                 else:
                     self._routine(kind, schema, name, value, pos)
+        for name, value in spec.aggregates.items():
+            pos = root.at("aggregates", name)
+            for i, overload in enumerate(value) if isinstance(value, list) else [(None, value)]:
+                self._aggregate(schema, name, overload, pos if i is None else pos.child(i))
 
     def _schemas(self, spec: m.FileIn, root: Pos) -> None:
         section = spec.schemas
@@ -993,3 +999,143 @@ class Builder:
             **fields,
         )
         self.add(kind, obj, pos)
+
+    # ---------------------------------------------------------------- aggregates
+
+    def _aggregate_arguments(self, values: list[Any], schema: str, pos: Pos) -> list[Argument] | None:
+        arguments: list[Argument] = []
+        for i, value in enumerate(values):
+            apos = pos.at(i)
+            if isinstance(value, str):
+                try:
+                    arg = names.parse_argument(value, schema)
+                except PgspecError as exc:
+                    self.problem(apos, exc.problem.message)
+                    return None
+                key = names.user_type_key(arg.type)
+                if key:
+                    self.used_types.append((key, apos))
+            else:
+                atype = self.type_of(value.type, schema, apos.child("type"))
+                if atype is None:
+                    return None
+                arg = Argument(name=value.name, type=atype, mode=value.mode, default=value.default)
+            if arg.mode not in ("in", "variadic") or arg.default is not None:
+                self.problem(apos, "an aggregate argument is an (optionally VARIADIC) type with no default")
+                return None
+            arguments.append(arg)
+        return arguments
+
+    def _aggregate(self, schema: str, name: str, spec: m.AggregateIn, pos: Pos) -> None:
+        arguments = self._aggregate_arguments(spec.arguments, schema, pos.child("arguments"))
+        ordered: list[Argument] | None = []
+        if spec.order_by is not None:
+            ordered = self._aggregate_arguments(spec.order_by, schema, pos.child("order_by"))
+        if arguments is None or ordered is None:
+            return
+        kind = "normal"
+        direct = 0
+        if spec.order_by is not None:
+            kind = "hypothetical" if spec.hypothetical else "ordered_set"
+            direct = len(arguments)
+            if arguments and arguments[-1].mode == "variadic":
+                # The server keeps one VARIADIC argument for "VARIADIC x ORDER BY VARIADIC x".
+                if len(ordered) != 1 or ordered[0].mode != "variadic" or ordered[0].type != arguments[-1].type:
+                    self.problem(pos.child("order_by"), "with a VARIADIC direct argument, order_by must be one VARIADIC argument of the same type")
+                    return
+                ordered = []
+            elif not ordered:
+                self.problem(pos.child("order_by"), "order_by needs at least one argument")
+                return
+        elif spec.hypothetical:
+            self.problem(pos.child("hypothetical"), "a hypothetical aggregate needs order_by")
+            return
+        refs: dict[str, tuple[str | None, str]] = {}
+        for field in ("sfunc", "finalfunc", "combinefunc", "serialfunc", "deserialfunc", "msfunc",
+                      "minvfunc", "mfinalfunc"):
+            text = getattr(spec, field)
+            if text is None:
+                continue
+            try:
+                fschema, fname, fargs = names.parse_function_name(text, "")
+            except PgspecError as exc:
+                self.problem(pos.child(field), exc.problem.message)
+                return
+            if fargs is not None:
+                self.problem(pos.child(field), f"{field} is a function name without arguments, got {text!r}")
+                return
+            refs[field] = (fschema or None, fname)
+        stype = self.type_of(spec.stype, schema, pos.child("stype"))
+        mstype = self.type_of(spec.mstype, schema, pos.child("mstype")) if spec.mstype is not None else None
+        if stype is None or (spec.mstype is not None and mstype is None):
+            return
+        default_modify = "read_only" if kind == "normal" else "read_write"
+        sortop = None
+        if spec.sortop is not None:
+            sortop = self._sortop(spec.sortop, pos.child("sortop"))
+            if sortop is None:
+                return
+        obj = Aggregate(
+            schema=schema,
+            name=name,
+            arguments=arguments + ordered,
+            kind=kind,
+            direct_arguments=direct,
+            sfunc=qualified(refs["sfunc"][1]),
+            stype=stype,
+            sspace=spec.sspace,
+            finalfunc_extra=spec.finalfunc_extra,
+            finalfunc_modify=spec.finalfunc_modify or default_modify,
+            initcond=spec.initcond,
+            mstype=mstype,
+            msspace=spec.msspace,
+            mfinalfunc_extra=spec.mfinalfunc_extra,
+            mfinalfunc_modify=spec.mfinalfunc_modify or default_modify,
+            minitcond=spec.minitcond,
+            sortop=sortop,
+            parallel=spec.parallel,
+            comment=spec.comment,
+            location=pos.location,
+        )
+        if self.add("aggregate", obj, pos):
+            self.later.append(lambda: self._resolve_aggregate(obj.key, schema, refs, pos))
+
+    def _sortop(self, text: str, pos: Pos) -> str | None:
+        """``>`` or ``schema.op`` (or ``OPERATOR(schema.op)``) as the catalog spells a sort
+        operator: bare for pg_catalog's."""
+        import pglast
+
+        source = text.strip()
+        if "." in source and not source.upper().startswith("OPERATOR"):
+            source = f"OPERATOR({source})"
+        try:
+            stmts = pglast.parse_sql(f"CREATE AGGREGATE a(int) (SFUNC = f, STYPE = int, SORTOP = {source})")
+            (option,) = [o for o in stmts[0].stmt.definition if o.defname == "sortop"]
+            parts = [n.sval for n in option.arg]
+            if len(stmts) != 1 or not 1 <= len(parts) <= 2:
+                raise ValueError
+        except (pglast.parser.ParseError, AttributeError, TypeError, ValueError):
+            self.problem(pos, f"invalid sort operator {text!r}")
+            return None
+        if len(parts) == 2 and parts[0] != "pg_catalog":
+            return f"{quote(parts[0])}.{parts[1]}"
+        return parts[-1]
+
+    def _resolve_aggregate(self, key: str, schema: str, refs: dict[str, tuple[str | None, str]], pos: Pos) -> None:
+        """Support functions once every file is read: an unqualified name is the file schema's
+        function of that name when the spec (or its externals) has one, else a built-in."""
+        resolved: dict[str, str] = {}
+        for field, (fschema, fname) in refs.items():
+            target = fschema
+            if target is None:
+                key_prefix = qualified(schema, fname)
+                mine = any(f.schema_name == schema and f.name == fname for f in self.objects["functions"].values())
+                target = schema if mine or any(k.startswith(key_prefix + "(") for k in self.externals) else "pg_catalog"
+            elif target != "pg_catalog":
+                prefix = qualified(target, fname) + "("
+                if not any(f.schema_name == target and f.name == fname for f in self.objects["functions"].values()) and not any(
+                        k.startswith(prefix) for k in self.externals):
+                    self.problem(pos.child(field), f"unknown function {qualified(target, fname)!r} (declare it, or list it under external: functions)")
+            resolved[field] = qualified(fname) if target == "pg_catalog" else qualified(target, fname)
+        agg = self.objects["aggregates"][key]
+        self.objects["aggregates"][key] = agg.model_copy(update=resolved)

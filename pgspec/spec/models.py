@@ -450,6 +450,42 @@ class ProcedureIn(In):
     owner: str | None = None
 
 
+#: An aggregate's initial state: text kept exactly (``""`` and ``" "`` are states), a YAML number
+#: or boolean as the text it stands for.
+_StateText = Annotated[str, BeforeValidator(lambda v: v if isinstance(v, str) else _sql_text(v))]
+_FinalModifyIn = Annotated[Literal["read_only", "shareable", "read_write"], Word]
+
+
+class AggregateIn(In):
+    """CREATE AGGREGATE: ``arguments`` (none: ``(*)``), and for an ordered-set aggregate the
+    aggregated arguments under ``order_by`` (``arguments`` are then the direct ones)."""
+
+    arguments: _Arguments = []  # type: ignore[valid-type]
+    order_by: _Arguments | None = None  # type: ignore[valid-type]
+    hypothetical: bool = False
+    sfunc: str
+    stype: str
+    sspace: int = 0
+    finalfunc: str | None = None
+    finalfunc_extra: bool = False
+    finalfunc_modify: _FinalModifyIn | None = None
+    combinefunc: str | None = None
+    serialfunc: str | None = None
+    deserialfunc: str | None = None
+    initcond: _StateText | None = None
+    msfunc: str | None = None
+    minvfunc: str | None = None
+    mstype: str | None = None
+    msspace: int = 0
+    mfinalfunc: str | None = None
+    mfinalfunc_extra: bool = False
+    mfinalfunc_modify: _FinalModifyIn | None = None
+    minitcond: _StateText | None = None
+    sortop: str | None = None
+    parallel: Annotated[Literal["unsafe", "restricted", "safe"], Word] = "unsafe"
+    comment: str | None = None
+
+
 class TraitIn(In):
     """A trait's sections are templates: validated after expansion, on the table that uses them."""
 
@@ -489,6 +525,7 @@ class FileIn(In):
     policies: dict[str, PolicyIn] = {}
     functions: dict[str, by_shape(mapping=FunctionIn, listing=list[FunctionIn])] = {}  # type: ignore[valid-type]
     procedures: dict[str, by_shape(mapping=ProcedureIn, listing=list[ProcedureIn])] = {}  # type: ignore[valid-type]
+    aggregates: dict[str, by_shape(mapping=AggregateIn, listing=list[AggregateIn])] = {}  # type: ignore[valid-type]
     traits: dict[str, TraitIn] = {}
     privileges: PrivilegesIn | None = None
     grants: FileGrantsIn | None = None

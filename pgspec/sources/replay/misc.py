@@ -9,6 +9,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
+from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
 from pgspec.sources.replay.routines import drop_function, function_key
 from pgspec.sources.replay.state import State, deparse, names_of
 
@@ -140,6 +141,8 @@ def _target(state: State, objtype: Any, obj: Any) -> tuple[str, str] | None:
     if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
         key = function_key(state, obj)
         return ("functions", key) if key else None
+    if objtype == OT.OBJECT_AGGREGATE:
+        return "aggregates", aggregate_key(state, obj)
     if objtype in (OT.OBJECT_TABCONSTRAINT, OT.OBJECT_TRIGGER, OT.OBJECT_POLICY):
         *rel, name = names_of(obj)
         schema, table = _relation_from_names(state, rel)
@@ -354,6 +357,8 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
             state.objects["functions"][moved.key] = moved
             group = state.function_names.setdefault(qualified(fn.schema_name, new), [])
             group.append(moved.key)
+    elif kind == OT.OBJECT_AGGREGATE:
+        rename_aggregate(state, stmt)
     elif kind == OT.OBJECT_SCHEMA:
         state.warn("schema", stmt.subname or "?", "ALTER SCHEMA ... RENAME is not replayed")
     elif kind == OT.OBJECT_ATTRIBUTE:
@@ -371,8 +376,10 @@ def unmodelled(state: State, object_type: str, name: str, schema: str | None = N
 
 
 def define(state: State, stmt: ast.DefineStmt) -> None:
+    if stmt.kind == OT.OBJECT_AGGREGATE:
+        create_aggregate(state, stmt)
+        return
     kinds = {
-        OT.OBJECT_AGGREGATE: "aggregate",
         OT.OBJECT_OPERATOR: "operator",
         OT.OBJECT_TYPE: "base type",
         OT.OBJECT_COLLATION: "collation",

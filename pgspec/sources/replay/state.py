@@ -58,6 +58,8 @@ class State:
         self.primary_keys: dict[str, list[str]] = {}
         #: ``schema.name`` -> [function keys] of every function, for trigger resolution.
         self.function_names: dict[str, list[str]] = {}
+        #: ``schema.name`` of every aggregate, kept or not, for resolving unqualified names.
+        self.aggregate_names: set[str] = set()
         #: Reading a pg_dump/pg_dumpall file: its CREATE MATERIALIZED VIEW always says WITH NO
         #: DATA and only a REFRESH (data section) tells that a view is populated.
         self.dump = False
