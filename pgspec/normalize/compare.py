@@ -3,6 +3,8 @@
 Fragments read from a server are usually byte-identical on both sides, so raw equality is
 checked first and nothing is parsed; otherwise both sides go through their canonical form
 (cached by text), chosen by the fragment's kind (the ``Sql(kind)`` markers in ``catalog.py``).
+Expressions and queries compare their rewritten parse trees first and print them only when the
+trees differ (two different trees may still print alike).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pgspec.normalize.expressions import (
     canonical_definition,
     canonical_expression,
     canonical_query,
+    expression_tree,
+    query_tree,
 )
 
 KINDS = ("expression", "query", "body", "definition")
@@ -23,6 +27,12 @@ _BY_KIND: dict[str, Callable[[str], str]] = {
     "expression": canonical_expression,
     "query": canonical_query,
     "definition": canonical_definition,
+}
+
+#: Kinds whose rewritten trees can be compared before any printing (``expression_tree``).
+_TREES: dict[str, Callable[[str], object]] = {
+    "expression": expression_tree,
+    "query": query_tree,
 }
 
 
@@ -48,6 +58,10 @@ def equivalent(
         return True
     if a is None or b is None:
         return False
+    tree = _TREES.get(kind)
+    if tree is not None and tree(a) == tree(b):
+        # Equal trees print equal text: the usual answer, without printing (the costly part).
+        return True
     return canonical(kind, a, language=language) == canonical(kind, b, language=language)
 
 

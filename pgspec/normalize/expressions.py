@@ -50,6 +50,10 @@ _ROW_QUALIFIERS = frozenset({"old", "new"})
 
 _INT32 = range(-(2**31), 2**31)
 
+#: Rewritten trees kept per kind (``expression_tree``): enough for a large schema's fragments of
+#: one kind on both sides; a tree is a few kilobytes where its text is a few dozen bytes.
+TREES = 8192
+
 
 # --------------------------------------------------------------------------- parsing
 
@@ -623,6 +627,17 @@ def canonical_expression(text: str) -> str:
     ...     "((status)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))")
     True
     """
+    return _deparse(expression_tree(text), "expression", text)
+
+
+@lru_cache(maxsize=TREES)
+def expression_tree(text: str) -> ast.Node:
+    """The rewritten parse tree ``canonical_expression`` prints; errors are its errors.
+
+    Equal trees print equal text (the printer reads nothing else; ``Node.__eq__`` ignores only
+    source positions), so two fragments whose trees are equal are equivalent without printing
+    either: printing was two thirds of the cost. Treat the tree as read-only.
+    """
     source = text.strip()
     if not source:
         raise SqlError("empty expression")
@@ -644,20 +659,24 @@ def canonical_expression(text: str) -> str:
         )
     ):
         raise SqlError(f"invalid expression {text!r}: not a single scalar expression")
-    node = _rewrite(select.targetList[0].val, None)
-    return _deparse(node, "expression", text)
+    return _rewrite(select.targetList[0].val, None)
 
 
 @lru_cache(maxsize=65536)
 def canonical_query(text: str) -> str:
     """The canonical text of a view's SELECT (a trailing ``;`` is allowed)."""
+    return _deparse(query_tree(text), "query", text)
+
+
+@lru_cache(maxsize=TREES)
+def query_tree(text: str) -> ast.Node:
+    """The rewritten parse tree ``canonical_query`` prints (see ``expression_tree``)."""
     if not text.strip():
         raise SqlError("empty query")
     stmts = _parse(text, "query", text)
     if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
         raise SqlError(f"invalid query {text!r}: expected one SELECT statement")
-    node = _rewrite(stmts[0].stmt, None)
-    return _deparse(node, "query", text)
+    return _rewrite(stmts[0].stmt, None)
 
 
 @lru_cache(maxsize=65536)
