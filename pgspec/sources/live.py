@@ -29,7 +29,7 @@ from pglast import ast
 from pglast.stream import RawStream
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 
 from pgspec.catalog import (
     Aggregate,
@@ -283,6 +283,11 @@ def _concurrent_ddl(exc: psycopg.Error) -> bool:
     )
 
 
+#: Queries whose rows come as plain tuples: tens of thousands of rows, unpacked by position
+#: (a dict per row costs a tenth of a second and several times the memory at 3,000 tables).
+_TUPLE_ROWS = frozenset({"columns"})
+
+
 class _Arrivals:
     """The reader's query results as the server answers them: a thread sends the queries back
     to back while the caller builds the objects of those already answered.
@@ -298,9 +303,9 @@ class _Arrivals:
     def __init__(self, reader: _Reader, params: dict[str, Any]) -> None:
         self._reader = reader
         self._params = params
-        self._results: queue.SimpleQueue[tuple[str, list[DictRow] | None, BaseException | None]]
+        self._results: queue.SimpleQueue[tuple[str, list[Any] | None, BaseException | None]]
         self._results = queue.SimpleQueue()
-        self._arrived: dict[str, list[DictRow]] = {}
+        self._arrived: dict[str, list[Any]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._send, name="pgspec-catalog-read", daemon=True)
 
@@ -317,18 +322,21 @@ class _Arrivals:
             for name, query in self._reader.queries.items():
                 if self._stop.is_set():
                     return
-                self._results.put((name, self._reader.fetch(query, self._params), None))
+                tuples = name in _TUPLE_ROWS
+                self._results.put((name, self._reader.fetch(query, self._params, tuples), None))
         except BaseException as exc:  # handed to the waiting caller, who raises it
             self._results.put(("", None, exc))
 
-    def __getitem__(self, name: str) -> list[DictRow]:
+    def __getitem__(self, name: str) -> list[Any]:
+        """The rows of one query, waiting for them; each is taken once, so rows already
+        built into objects do not stay in memory beside them."""
         while name not in self._arrived:
             arrived, rows, error = self._results.get()
             if error is not None:
                 raise error
             assert rows is not None
             self._arrived[arrived] = rows
-        return self._arrived[name]
+        return self._arrived.pop(name)
 
 
 class _Reader:
@@ -341,11 +349,19 @@ class _Reader:
         self.encoding = conn.info.encoding
         self.warnings: list[Warning] = []
         self.count = 0
-        #: COLUMNS rows by relation oid and attribute number, once read.
-        self.columns: dict[int, dict[int, DictRow]] = {}
+        #: The Columns COLUMNS read, by relation oid and attribute number, in attnum order.
+        self.columns: dict[int, dict[int, Column]] = {}
+        #: (relation oid, attnum) of PostgreSQL 18's virtual generated columns.
+        self.virtual: set[tuple[int, int]] = set()
 
-    def fetch(self, query: sql.Composable, params: dict[str, Any]) -> list[DictRow]:
+    def fetch(
+        self, query: sql.Composable, params: dict[str, Any], tuples: bool = False
+    ) -> list[Any]:
+        """All rows of one query: dicts, or plain tuples where ``tuples`` (a large result
+        read by position)."""
         self.count += 1
+        if tuples:
+            return self.conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
         return self.conn.execute(query, params).fetchall()
 
     def warn(self, object_type: str, name: str, message: str) -> None:
@@ -376,7 +392,7 @@ class _Reader:
             "domains": _keyed(self.domain(r) for r in rows["domains"]),
             "sequences": _keyed(_sequence(r) for r in rows["sequences"]),
         }
-        self.columns = _columns_by_relation(rows["columns"])
+        self.read_columns(rows["columns"])
         parts |= {
             "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
             "indexes": _keyed(self.index(r) for r in rows["indexes"]),
@@ -453,7 +469,7 @@ class _Reader:
         return "tables", Table(
             schema=schema,
             name=name,
-            columns=[self.column(key, c) for c in self.columns.get(row["oid"], {}).values()],
+            columns=self.table_columns(key, row["oid"]),
             rls_enabled=row["relrowsecurity"],
             rls_forced=row["relforcerowsecurity"],
             unlogged=row["relpersistence"] == "u",
@@ -464,21 +480,33 @@ class _Reader:
             comment=row["comment"],
         )
 
-    def column(self, table_key: str, col: DictRow) -> Column:
-        if col["generated"] == "v":
-            # PostgreSQL 18's virtual generated columns: the model knows only STORED ones.
-            self.warn("column", f"{table_key}.{quote(col['name'])}",
-                      "a VIRTUAL generated column is not modelled by pgspec: compared as STORED")
-        return _column(col["name"], col["type"], col["not_null"], col["default"],
-                       col["generated"], col["identity"], col["collation_schema"],
-                       col["collation_name"], col["comment"])
+    def read_columns(self, rows: list[tuple[Any, ...]]) -> None:
+        """Every table's Columns from the COLUMNS rows (plain tuples: tens of thousands of
+        them, read once here and dropped)."""
+        columns = self.columns
+        for (relation, attnum, name, type_text, not_null, default, generated, identity,
+             collation_schema, collation_name, comment) in rows:
+            columns.setdefault(relation, {})[attnum] = _column(
+                name, type_text, not_null, default, generated, identity, collation_schema,
+                collation_name, comment)
+            if generated == "v":
+                self.virtual.add((relation, attnum))
+
+    def table_columns(self, table_key: str, relation: int) -> list[Column]:
+        by_number = self.columns.get(relation, {})
+        for attnum, column in by_number.items():
+            if (relation, attnum) in self.virtual:
+                # PostgreSQL 18's virtual generated columns: the model knows only STORED ones.
+                self.warn("column", f"{table_key}.{quote(column.name)}",
+                          "a VIRTUAL generated column is not modelled by pgspec: compared as STORED")
+        return list(by_number.values())
 
     def names(self, relation: int, attnums: Iterable[int]) -> list[str]:
         """Column names of a relation COLUMNS read, for attribute numbers in their order."""
         by_number = self.columns.get(relation)
         if by_number is None:
             raise SqlError(f"no columns were read for the relation with oid {relation}")
-        return [by_number[n]["name"] for n in attnums]
+        return [by_number[n].name for n in attnums]
 
     # ----------------------------------------------------------------------- constraints
 
@@ -709,14 +737,6 @@ def _column(
         collation=_collation(collation_schema, collation_name),
         comment=comment,
     )
-
-
-def _columns_by_relation(rows: list[DictRow]) -> dict[int, dict[int, DictRow]]:
-    """COLUMNS rows per relation oid, each relation's by attribute number in attnum order."""
-    by_relation: dict[int, dict[int, DictRow]] = {}
-    for row in rows:
-        by_relation.setdefault(row["relation"], {})[row["attnum"]] = row
-    return by_relation
 
 
 def _keyed(objects: Iterator[Any] | Any) -> dict[str, Any]:

@@ -155,12 +155,18 @@ ORDER BY n.nspname, c.relname
 #: fraction of gathering each table's columns in a subquery of RELATIONS, and the reader also
 #: resolves constraint and index column numbers through these rows. Tables of extensions are
 #: read too and simply never looked up. The collation is returned only when it differs from
-#: the column type's default collation.
+#: the column type's default collation. A default cannot refer to columns (only a generated
+#: column's expression can), so pg_get_expr deparses it without the table (relid 0): naming
+#: the table makes the server open it and build its relation cache entry, half of this
+#: query's time on a cold connection.
+#: The reader unpacks these rows by position (live._Reader.read_columns): keep the order.
 COLUMNS = sql.SQL(
     """
 SELECT a.attrelid AS relation, a.attnum, a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-       pg_get_expr(ad.adbin, ad.adrelid) AS "default", a.attgenerated AS generated,
+       pg_get_expr(ad.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE ad.adrelid END)
+         AS "default",
+       a.attgenerated AS generated,
        a.attidentity AS identity, acn.nspname AS collation_schema, aco.collname AS collation_name,
        ac.description AS comment
 FROM pg_attribute a
