@@ -66,7 +66,16 @@ def equivalent(
 
 
 def check_syntax(kind: str, text: str, *, language: str | None = None) -> None:
-    """Raise ``SqlError`` with a clear message unless ``text`` is valid SQL of ``kind``."""
+    """Raise ``SqlError`` with a clear message unless ``text`` is valid SQL of ``kind``.
+
+    Expressions and queries are parsed, shape-checked and rewritten (every error their
+    canonical form can raise about the SQL), not printed: printing proves nothing about the
+    user's SQL, and a comparison prints only trees that differ (``equivalent``).
+    """
     if not isinstance(text, str):
         raise SqlError(f"expected sql text for a {kind}, got {text!r}")
+    tree = _TREES.get(kind)
+    if tree is not None:
+        tree(text)
+        return
     canonical(kind, text, language=language)

@@ -60,6 +60,13 @@ class Reference:
 
 def parse_reference(text: str, default_schema: str) -> Reference:
     """``users(id)``, ``auth.users(id)`` or ``users`` (its primary key) as a Reference."""
+    schema, table, columns = _reference(text, default_schema)
+    return Reference(schema, table, list(columns))
+
+
+@lru_cache(maxsize=4096)
+def _reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...]]:
+    """parse_reference's answer, remembered: many columns reference the same few tables."""
     source = text.strip()
     stmt = _single(f"CREATE TABLE t (c int REFERENCES {source})", text, "reference")
     try:
@@ -77,8 +84,8 @@ def parse_reference(text: str, default_schema: str) -> Reference:
         or pktable.catalogname
     ):
         raise SqlError(f"invalid reference {text!r}: write table(columns) only")
-    columns = [c.sval for c in constraint.pk_attrs or ()]
-    return Reference(pktable.schemaname or default_schema, pktable.relname, columns)
+    columns = tuple(c.sval for c in constraint.pk_attrs or ())
+    return pktable.schemaname or default_schema, pktable.relname, columns
 
 
 def parse_function_name(text: str, default_schema: str) -> tuple[str, str, list[str] | None]:
@@ -168,11 +175,13 @@ def deparse(node: ast.Node) -> str:
 _MODES = {"i": "in", "d": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
 
 
+@lru_cache(maxsize=4096)
 def parse_argument(text: str, default_schema: str) -> Argument:
     """``"p_days integer DEFAULT 90"`` (or ``OUT total bigint``) as an Argument.
 
     The text is parsed as the only parameter of a synthetic CREATE FUNCTION, so modes,
-    quoted names and defaults mean exactly what they mean to PostgreSQL.
+    quoted names and defaults mean exactly what they mean to PostgreSQL. Remembered by text
+    (an Argument is immutable): functions repeat their arguments (``p_account_id uuid``).
     """
     source = text.strip()
     stmt = _single(

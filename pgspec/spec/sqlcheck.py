@@ -28,6 +28,14 @@ def _parse(sql: str, what: str, text: str) -> list[Any]:
         raise SqlError(f"invalid {what} {text.strip()!r}: {exc.args[0]}") from None
 
 
+def _check_parses(sql: str, what: str, text: str) -> None:
+    """``_parse``'s check and message, without building the parse tree nobody reads."""
+    try:
+        pglast.parser.parse_sql_json(sql)
+    except pglast.parser.ParseError as exc:
+        raise SqlError(f"invalid {what} {text.strip()!r}: {exc.args[0]}") from None
+
+
 def _shared(kind: str, text: str) -> bool:
     """Run normalize.check_syntax when another module provides it; True if it handled ``text``."""
     try:
@@ -145,7 +153,7 @@ def check_body(
         # A SQL-standard body (BEGIN ATOMIC ... END, RETURN expr) is a clause of CREATE
         # FUNCTION, not a string: it parses only there.
         if body.strip() and standard_body_refs(body) is None:
-            _parse(body, "sql body", _short(body))
+            _check_parses(body, "sql body", _short(body))
         return
     params = []
     for arg in arguments:
@@ -168,7 +176,7 @@ def check_body(
         f"LANGUAGE plpgsql AS {_dollar_quote(body)}"
     )
     try:
-        pglast.parse_plpgsql(sql)
+        pglast.parser.parse_plpgsql_json(sql)  # only whether it compiles: no Python objects
     except pglast.parser.ParseError as exc:
         # libpg_query's PL/pgSQL compiler cannot resolve some valid names (a variable typed
         # with a type of another schema: "Not implemented (LookupExplicitNamespace only
