@@ -269,6 +269,11 @@ def introspect(
 READ_ATTEMPTS = 5
 
 
+class _SchemaChanged(psycopg.Error):
+    """An object the snapshot shows was gone when the server deparsed it: concurrent DDL
+    noticed by the reader rather than by the server."""
+
+
 def _concurrent_ddl(exc: psycopg.Error) -> bool:
     """Whether a catalog query failed because another session dropped an object meanwhile.
 
@@ -277,6 +282,8 @@ def _concurrent_ddl(exc: psycopg.Error) -> bool:
     committed state: an object dropped after the snapshot was taken fails with an internal
     error (SQLSTATE XX000). Nothing is wrong with the database, so the read is tried afresh.
     """
+    if isinstance(exc, _SchemaChanged):
+        return True
     message = exc.diag.message_primary or ""
     return exc.diag.sqlstate == "XX000" and message.startswith(
         ("could not open relation with OID", "cache lookup failed for")
@@ -353,6 +360,12 @@ class _Reader:
         self.columns: dict[int, dict[int, Column]] = {}
         #: (relation oid, attnum) of PostgreSQL 18's virtual generated columns.
         self.virtual: set[tuple[int, int]] = set()
+        #: Each column's (type oid, collation oid), as COLUMNS is keyed, for index keys.
+        self.column_types: dict[int, dict[int, tuple[int, int]]] = {}
+        #: Default operator class oid -> the type it is the default for.
+        self.default_opclasses: dict[int, int] = {}
+        #: Indexes whose keys need their CREATE INDEX: (catalog key, INDEXES row).
+        self.pending_indexes: list[tuple[str, DictRow]] = []
 
     def fetch(
         self, query: sql.Composable, params: dict[str, Any], tuples: bool = False
@@ -372,9 +385,11 @@ class _Reader:
         schema_rows = self.fetch(q.SCHEMAS, {"all": schemas is None, "schemas": selected})
         params = {"schemas": [row["name"] for row in schema_rows]}
         with _Arrivals(self, params) as rows:
-            return self.build(schema_rows, rows, where)
+            parts = self.build(schema_rows, rows)
+        self.complete_indexes(parts["indexes"])
+        return Catalog(**parts, warnings=self.warnings, source=where)
 
-    def build(self, schema_rows: list[DictRow], rows: _Arrivals, where: str) -> Catalog:
+    def build(self, schema_rows: list[DictRow], rows: _Arrivals) -> dict[str, Any]:
         """The Catalog from the query results, each kind built once its rows have arrived.
         Tables and the kinds that name columns wait for COLUMNS; the order below is also the
         order of the warnings."""
@@ -395,7 +410,7 @@ class _Reader:
         self.read_columns(rows["columns"])
         parts |= {
             "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
-            "indexes": _keyed(self.index(r) for r in rows["indexes"]),
+            "indexes": self.indexes(rows["default_opclasses"], rows["indexes"]),
             "functions": _keyed(self.function(r) for r in rows["functions"]),
             "aggregates": _keyed(_aggregate(r) for r in rows["aggregates"]),
             "triggers": _keyed(self.trigger(r) for r in rows["triggers"]),
@@ -412,7 +427,7 @@ class _Reader:
             self.unmodelled(row)
         parts.update(privilege_parts(parts, rows["acls"], rows["default_acls"],
                                      self.conn.info.server_version))
-        return Catalog(**parts, warnings=self.warnings, source=where)
+        return parts
 
     # ----------------------------------------------------------------------- types
 
@@ -483,12 +498,13 @@ class _Reader:
     def read_columns(self, rows: list[tuple[Any, ...]]) -> None:
         """Every table's Columns from the COLUMNS rows (plain tuples: tens of thousands of
         them, read once here and dropped)."""
-        columns = self.columns
+        columns, types = self.columns, self.column_types
         for (relation, attnum, name, type_text, not_null, default, generated, identity,
-             collation_schema, collation_name, comment) in rows:
+             collation_schema, collation_name, comment, type_oid, collation_oid) in rows:
             columns.setdefault(relation, {})[attnum] = _column(
                 name, type_text, not_null, default, generated, identity, collation_schema,
                 collation_name, comment)
+            types.setdefault(relation, {})[attnum] = (type_oid, collation_oid)
             if generated == "v":
                 self.virtual.add((relation, attnum))
 
@@ -556,33 +572,92 @@ class _Reader:
 
     # ----------------------------------------------------------------------- indexes
 
-    def index(self, row: DictRow) -> Index:
-        """Keys come from the server's own CREATE INDEX, through the conversion every source
-        shares (``elements.index_key_from_node``): ruleutils prints an opclass or a collation
-        exactly when it is not the default, which no catalog column says on its own."""
-        key = qualified(row["schema"], row["name"])
-        keys: list[IndexKey] = []
-        if row["key_columns"] is not None:
-            # Plain columns and expressions with their defaults (see live_queries.INDEXES):
-            # what the parse below would give, without parsing the CREATE INDEX.
-            keys = [_plain_key(name, option) if name is not None
-                    else _expression_key(expression, option)
-                    for name, expression, option in zip(
-                        row["key_columns"], row["key_expressions"], row["key_options"],
-                        strict=True)]
-        else:
-            stmt = _parse_one(row["definition"], ast.IndexStmt)
+    def indexes(
+        self, opclass_rows: list[DictRow], rows: list[DictRow]
+    ) -> dict[str, Index | None]:
+        """Indexes by key, in the order read; None where the keys wait for the CREATE INDEX
+        (``complete_indexes`` fills those in)."""
+        self.default_opclasses = {r["oid"]: r["opcintype"] for r in opclass_rows}
+        found: dict[str, Index | None] = {}
+        for row in rows:
+            key = qualified(row["schema"], row["name"])
+            if not row["valid"]:
+                self.warn("index", key, "the index is INVALID (a failed CREATE INDEX CONCURRENTLY?)")
+            if row["reloptions"]:
+                self.warn("index", key, f"storage parameters {', '.join(row['reloptions'])} are "
+                          "not modelled by pgspec: not compared")
+            keys = self.plain_keys(row)
+            if keys is None:
+                self.pending_indexes.append((key, row))
+                found[key] = None
+            else:
+                found[key] = self.index(row, keys)
+        return found
+
+    def plain_keys(self, row: DictRow) -> list[IndexKey] | None:
+        """The keys of an index whose every key is plain, as the parse of its CREATE INDEX
+        would give them; None when one may not be (see live_queries.INDEXES).
+
+        ruleutils (get_opclass_name, pg_get_indexdef_worker) prints a key's opclass unless it
+        is the default one for the key's type, and its collation unless it is the collation
+        of the key's expression. A column's is known (COLUMNS); an expression's is the
+        default (oid 100) when it says no COLLATE and every column of the table has the
+        default collation or none, since then nothing it is built from carries another one.
+        Anything else (an opclass default only for a binary-compatible type, say) goes to
+        the exact path: the test only ever sends a key there, never away from it.
+        """
+        if row["opclass_options"]:
+            return None
+        relation = row["relation"]
+        types = self.column_types.get(relation, {})
+        expressions, key_types = row["expressions"], row["key_types"]
+        keys = []
+        for k in range(row["key_count"]):
+            attnum, option = row["attnums"][k], row["options"][k]
+            collation, opclass_type = row["collations"][k], self.default_opclasses.get(row["opclasses"][k])
+            if attnum != 0:
+                column_type = types.get(attnum)
+                if (column_type is None or opclass_type != column_type[0]
+                        or collation not in (0, column_type[1])):
+                    return None
+                keys.append(_plain_key(self.columns[relation][attnum].name, option))
+                continue
+            text = expressions[k]
+            if opclass_type is None or opclass_type != key_types[k]:
+                return None
+            if collation != 0 and not (
+                collation == _DEFAULT_COLLATION and "COLLATE" not in text
+                and all(c in (0, _DEFAULT_COLLATION) for _, c in types.values())
+            ):
+                return None
+            keys.append(_expression_key(text, option))
+        return keys
+
+    def complete_indexes(self, indexes: dict[str, Index | None]) -> None:
+        """Read the CREATE INDEX of the indexes ``plain_keys`` could not decide, in one query
+        sent after the others (usually none is), and parse their keys from it."""
+        if not self.pending_indexes:
+            return
+        oids = [row["oid"] for _, row in self.pending_indexes]
+        definitions = {r["oid"]: r["definition"]
+                       for r in self.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
+        for key, row in self.pending_indexes:
+            definition = definitions.get(row["oid"])
+            if definition is None:
+                # Dropped since the snapshot: the deparser sees the latest catalog.
+                raise _SchemaChanged(f"index {key} was dropped during the read")
+            stmt = _parse_one(definition, ast.IndexStmt)
+            keys = []
             for elem in stmt.indexParams:
                 if elem.opclassopts:
                     self.warn("index", key, f"operator class parameters in {RawStream()(elem)!r} "
                               "are not modelled by pgspec: not compared")
                     elem.opclassopts = None
                 keys.append(index_key_from_node(elem, row["schema"]))
-        if not row["valid"]:
-            self.warn("index", key, "the index is INVALID (a failed CREATE INDEX CONCURRENTLY?)")
-        if row["reloptions"]:
-            self.warn("index", key, f"storage parameters {', '.join(row['reloptions'])} are not "
-                      "modelled by pgspec: not compared")
+            indexes[key] = self.index(row, keys)
+        self.pending_indexes = []
+
+    def index(self, row: DictRow, keys: list[IndexKey]) -> Index:
         return Index(
             schema=row["schema"],
             name=row["name"],
@@ -872,6 +947,9 @@ def _policy(row: DictRow) -> Policy:
         comment=row["comment"],
     )
 
+
+#: DEFAULT_COLLATION_OID (src/include/catalog/pg_collation.dat): the database's default.
+_DEFAULT_COLLATION = 100
 
 #: pg_index.indoption bits (src/include/catalog/pg_index.h).
 _INDOPTION_DESC, _INDOPTION_NULLS_FIRST = 1, 2

@@ -168,7 +168,7 @@ SELECT a.attrelid AS relation, a.attnum, a.attname AS name,
          AS "default",
        a.attgenerated AS generated,
        a.attidentity AS identity, acn.nspname AS collation_schema, aco.collname AS collation_name,
-       ac.description AS comment
+       ac.description AS comment, a.atttypid AS type_oid, a.attcollation AS collation_oid
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -258,30 +258,35 @@ ORDER BY n.nspname, r.relname, c.conname
 
 #: Indexes on tables and materialized views, except those backing a primary key, unique or
 #: exclusion constraint and those the server attached to a partitioned parent's index.
-#: ``key_columns`` is set when every key is plain: a column, or an expression, whose only
-#: decoration is its ordering (``key_options``: pg_index.indoption, DESC and NULLS FIRST
-#: bits). Plain means: no opclass options; the default opclass of exactly the key's type (the
-#: column's, or for an expression the index attribute's); and the collation ruleutils would not
-#: print: the column's own, or for an expression the default collation (oid 100) when neither
-#: the expression says COLLATE nor any column of the table has another collation, so the
-#: expression's own collation can only be the default. ``key_columns`` then names the column
-#: keys (NULL at an expression) and ``key_expressions`` holds each expression key as
-#: ``pg_get_indexdef(index, n, false)`` prints it (NULL at a column), and the reader needs no
-#: CREATE INDEX. Otherwise ``definition`` is the whole CREATE INDEX and the reader parses it:
-#: ruleutils names an opclass or a collation exactly when it is not the default, which is
-#: what the model keeps, and the conservative test above only ever sends an index to that
-#: path, never away from it. INCLUDE columns come as attribute numbers (``attnums`` past
-#: ``key_count``) that the reader names through COLUMNS.
+#: Each key comes as pg_index has it (``attnums``, with 0 for an expression; ``options``,
+#: the DESC and NULLS FIRST bits; ``collations``; ``opclasses``), and for an index with
+#: expressions each expression key as ``pg_get_indexdef(index, n, false)`` prints it with the
+#: index attribute's type (``key_types``). The reader decides from these, COLUMNS and
+#: DEFAULT_OPCLASSES whether every key is plain (``_Reader.plain_keys``): ruleutils then
+#: prints no opclass and no collation, and no CREATE INDEX is needed. An index it cannot
+#: decide that way is read whole through INDEX_DEFINITIONS (a query sent only when there is
+#: one), and parsed. Per-key subqueries here cost more than the rest of the read of 3,000
+#: tables' indexes, so this query has only per-index ones, and those only for expression
+#: indexes and opclass options. INCLUDE columns come as ``attnums`` past ``key_count``.
 INDEXES = sql.SQL(
     """
 SELECT n.nspname AS schema, ic.relname AS name, t.relname AS "table", i.indisunique AS "unique",
        am.amname AS method,
        pg_get_expr(i.indpred, i.indrelid) AS "where",
        {nulls_not_distinct} AS nulls_not_distinct,
-       CASE WHEN plain.keys IS NULL THEN pg_get_indexdef(i.indexrelid) END AS definition,
-       plain.keys AS key_columns, plain.expressions AS key_expressions,
-       plain.options AS key_options,
-       i.indrelid AS relation, i.indkey::int2[] AS attnums, i.indnkeyatts AS key_count,
+       i.indexrelid AS oid, i.indrelid AS relation, i.indkey::int2[] AS attnums,
+       i.indnkeyatts AS key_count, i.indoption::int2[] AS options,
+       i.indcollation::oid[] AS collations, i.indclass::oid[] AS opclasses,
+       EXISTS (SELECT 1 FROM pg_attribute o
+               WHERE o.attrelid = i.indexrelid AND o.attoptions IS NOT NULL) AS opclass_options,
+       CASE WHEN i.indexprs IS NOT NULL
+            THEN ARRAY(SELECT CASE WHEN i.indkey[g.k - 1] = 0
+                                   THEN pg_get_indexdef(i.indexrelid, g.k, false) END
+                       FROM generate_series(1, i.indnkeyatts) g(k) ORDER BY g.k) END AS expressions,
+       CASE WHEN i.indexprs IS NOT NULL
+            THEN ARRAY(SELECT ia.atttypid FROM pg_attribute ia
+                       WHERE ia.attrelid = i.indexrelid AND ia.attnum <= i.indnkeyatts
+                       ORDER BY ia.attnum) END AS key_types,
        i.indisvalid AS valid, ic.reloptions,
        d.description AS comment
 FROM pg_index i
@@ -289,31 +294,6 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
-CROSS JOIN LATERAL (
-  SELECT CASE WHEN bool_and(k.attoptions IS NULL AND k.opcdefault AND CASE
-                  WHEN k.attnum <> 0
-                  THEN k.opcintype = a.atttypid AND (k.coll = 0 OR k.coll = a.attcollation)
-                  ELSE k.opcintype = k.atttypid
-                       AND (k.coll = 0
-                            OR (k.coll = 100 AND x.expression NOT LIKE '%%COLLATE%%'
-                                AND NOT EXISTS (SELECT 1 FROM pg_attribute o
-                                                WHERE o.attrelid = i.indrelid AND o.attnum > 0
-                                                  AND o.attcollation NOT IN (0, 100))))
-                  END)
-              THEN array_agg(a.attname ORDER BY k.ord) END AS keys,
-         array_agg(x.expression ORDER BY k.ord) AS expressions,
-         array_agg(k.opt ORDER BY k.ord) AS options
-  FROM (SELECT u.attnum, u.opt, u.coll, u.ord, ia.atttypid, ia.attoptions,
-               oc.opcdefault, oc.opcintype
-        FROM unnest(i.indkey::int2[], i.indoption::int2[], i.indcollation::oid[],
-                    i.indclass::oid[]) WITH ORDINALITY u(attnum, opt, coll, opclass, ord)
-        JOIN pg_attribute ia ON ia.attrelid = i.indexrelid AND ia.attnum = u.ord
-        JOIN pg_opclass oc ON oc.oid = u.opclass
-        WHERE u.ord <= i.indnkeyatts) k
-  LEFT JOIN pg_attribute a ON k.attnum <> 0 AND a.attrelid = i.indrelid AND a.attnum = k.attnum
-  LEFT JOIN LATERAL (SELECT pg_get_indexdef(i.indexrelid, k.ord::int, false) AS expression
-                     WHERE k.attnum = 0) x ON true
-) plain
 LEFT JOIN pg_description d
   ON d.objoid = ic.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE t.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s) AND NOT ic.relispartition
@@ -324,6 +304,23 @@ WHERE t.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s) AND NOT ic.r
   AND ic.oid NOT IN (SELECT e.objid FROM pg_depend e
                      WHERE e.classid = 'pg_class'::regclass AND e.deptype = 'e')
 ORDER BY n.nspname, ic.relname
+"""
+)
+
+#: The whole CREATE INDEX of the indexes whose keys the reader cannot decide from INDEXES.
+INDEX_DEFINITIONS = sql.SQL(
+    """
+SELECT i.indexrelid AS oid, pg_get_indexdef(i.indexrelid) AS definition
+FROM pg_index i
+WHERE i.indexrelid = ANY(%(oids)s)
+"""
+)
+
+#: Default operator classes and the type each is the default for: ruleutils names a key's
+#: opclass unless it is the default one for the key's type.
+DEFAULT_OPCLASSES = sql.SQL(
+    """
+SELECT oc.oid, oc.opcintype FROM pg_opclass oc WHERE oc.opcdefault
 """
 )
 
@@ -668,6 +665,7 @@ KIND_QUERIES: dict[str, sql.SQL] = {
     "columns": COLUMNS,
     "sequences": SEQUENCES,
     "constraints": CONSTRAINTS,
+    "default_opclasses": DEFAULT_OPCLASSES,
     "indexes": INDEXES,
     "functions": FUNCTIONS,
     "aggregates": AGGREGATES,
