@@ -124,7 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (the console script passes it to ``sys.exit``)."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    code = _main(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:
+        # The process ends now (console script, ``python -m pgspec``). Its objects are either
+        # still reachable or garbage that exit frees anyway, yet the interpreter's exit-time
+        # collections would traverse every one of them: a tenth of a verify. Frozen objects are
+        # not traversed. (In-process callers pass argv and keep their collector as it was.)
+        gc.freeze()
+    return code
+
+
+def _main(args_list: list[str]) -> int:
     # A large schema becomes hundreds of thousands of long-lived objects (catalog models,
     # YAML data, parse trees): with the default thresholds the cyclic collector rescans them
     # all again and again, a third of a large spec's load. Collect far less often.
