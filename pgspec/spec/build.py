@@ -10,6 +10,7 @@ referenced table exist in another file?) are queued and run by validate.py at th
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from pgspec import naming
@@ -41,6 +42,10 @@ from pgspec.sources.elements import parse_index_element
 from pgspec.spec import models as m
 from pgspec.spec import names, sqlcheck
 from pgspec.spec.positions import Pos
+
+#: ``parse_index_element`` remembered by text: an IndexKey is immutable, and index keys repeat
+#: (``account_id``, ``created_at DESC``) across tables.
+_index_element = lru_cache(maxsize=4096)(parse_index_element)
 
 #: Catalog attribute for each object kind the builder stores.
 _ATTR = {
@@ -773,7 +778,7 @@ class Builder:
 
     def _index_key(self, elem: Any) -> IndexKey:
         if isinstance(elem, str):
-            return parse_index_element(elem)
+            return _index_element(elem)
         if (elem.column is None) == (elem.expression is None):
             from pgspec.errors import SpecError
 
