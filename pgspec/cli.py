@@ -244,6 +244,31 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    early = _start_reads_early(args)
+    try:
+        return _compare_sources(args)
+    finally:
+        if early:
+            from pgspec.sources.live_connection import discard_reads
+
+            discard_reads()
+
+
+def _start_reads_early(args: argparse.Namespace) -> bool:
+    """``diff`` of databases: start reading them before the differ, the model and the rest
+    are imported (a fifth of a second the servers would otherwise wait for). Only where
+    neither side's scope depends on the other's, as ``open_comparison`` reads them then."""
+    if args.command != "diff" or args.dev_db:
+        return False
+    from pgspec.sources.live_connection import is_dsn, start_reads
+
+    if not is_dsn(args.expected):
+        return False
+    start_reads([s for s in (args.expected, args.actual) if is_dsn(s)], args.schemas or None)
+    return True
+
+
+def _compare_sources(args: argparse.Namespace) -> int:
     from pgspec.diff import diff
     from pgspec.report import render_report
     from pgspec.sources import open_comparison

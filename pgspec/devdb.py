@@ -144,7 +144,7 @@ def _given(dsn: str) -> DevServer:
     except psycopg.Error:
         raise SourceError("--dev-db: invalid connection string: expected embedded, "
                           "docker:IMAGE, a postgresql:// URI or libpq key=value pairs") from None
-    from pgspec.sources.live import describe_dsn
+    from pgspec.sources.live_connection import describe_dsn
 
     return DevServer(dsn, describe_dsn(dsn))
 
@@ -173,7 +173,7 @@ def _connect(dsn: str, label: str) -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(dsn, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        from pgspec.sources.live import _connect_reason, _conninfo
+        from pgspec.sources.live_connection import _connect_reason, _conninfo
 
         reason = _connect_reason(exc, _conninfo(dsn), 10)
         raise SourceError(f"--dev-db: cannot connect to {label}: {reason}") from None

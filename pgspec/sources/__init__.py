@@ -19,7 +19,6 @@ may be silently skipped, so other schemas are not ignored wholesale):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Literal
 
 from pgspec.catalog import Catalog
 from pgspec.errors import SourceError
+from pgspec.sources.live_connection import is_dsn
 
 __all__ = [
     "SUPABASE_INTERNAL_SCHEMAS",
@@ -61,14 +61,6 @@ def is_system_schema(name: str) -> bool:
     return name in SYSTEM_SCHEMAS or name.startswith("pg_")
 
 
-def is_dsn(arg: str) -> bool:
-    """A connection string: a ``postgresql://`` / ``postgres://`` URI or libpq ``key=value``."""
-    if arg.startswith(("postgresql://", "postgres://")):
-        return True
-    # A libpq keyword string ("host=db dbname=app"); an existing file named "a=b" stays a file.
-    return "=" in arg and not os.path.exists(arg)
-
-
 def source_kind(arg: str) -> SourceKind:
     """Which reader a SOURCE needs; a path that does not exist is an error naming it."""
     if is_dsn(arg):
@@ -86,7 +78,7 @@ def source_kind(arg: str) -> SourceKind:
 def label(arg: str) -> str:
     """How reports name a source: a path as given, a DSN without its password."""
     if is_dsn(arg):
-        from pgspec.sources.live import describe_dsn
+        from pgspec.sources.live_connection import describe_dsn
 
         return describe_dsn(arg)
     return arg

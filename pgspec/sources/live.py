@@ -5,7 +5,9 @@ transaction (every query sees the same snapshot, and the server refuses any writ
 ``statement_timeout`` and ``lock_timeout`` so a busy server cannot hang a CI job, and an empty
 ``search_path`` so the server's deparsers schema-qualify every user name the same way each time.
 The queries themselves live in ``live_queries``: one per object kind, so the number of round
-trips does not grow with the schema. psycopg rows never leave this module.
+trips does not grow with the schema. Connecting, the transaction and sending the queries are
+``live_connection``'s (which a command may start before this module is even imported); this
+module turns the rows into the model, and psycopg rows never leave the two.
 
 Nothing is skipped silently: object kinds (and attributes) pgspec does not model become
 ``catalog.Warning`` entries. A password never appears in anything this module says.
@@ -13,13 +15,8 @@ Nothing is skipped silently: object kinds (and attributes) pgspec does not model
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import getpass
 import json
-import os
-import queue
-import threading
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
@@ -27,9 +24,7 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast.stream import RawStream
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, dict_row, tuple_row
+from psycopg.rows import DictRow
 
 from pgspec.catalog import (
     Aggregate,
@@ -54,18 +49,29 @@ from pgspec.catalog import (
     View,
     Warning,
 )
-from pgspec.errors import SourceError, SqlError, UnsupportedError
+from pgspec.errors import SourceError, SqlError
 from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
 from pgspec.sources.elements import index_key_from_node, parse_index_element
+from pgspec.sources.live_connection import (  # noqa: F401  (re-exported: the reader's public face)
+    LOCK_TIMEOUT,
+    READ_ATTEMPTS,
+    STATEMENT_TIMEOUT,
+    CatalogRead,
+    SchemaChanged,
+    _connect_reason,
+    _conninfo,
+    adopt,
+    check_server_version,
+    concurrent_ddl,
+    describe_dsn,
+    readonly_transaction,
+    server_reason,
+)
 from pgspec.sources.live_privileges import privilege_parts
 
 __all__ = ["check_server_version", "describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
-
-#: How long one catalog query, and one wait for a lock, may take before the read gives up.
-STATEMENT_TIMEOUT = "30s"
-LOCK_TIMEOUT = "5s"
 
 _last_query_count = 0
 
@@ -73,161 +79,6 @@ _last_query_count = 0
 def last_query_count() -> int:
     """Catalog queries the last ``introspect`` sent (benchmarks check it stays constant)."""
     return _last_query_count
-
-
-# --------------------------------------------------------------------------- connecting
-
-
-def _conninfo(dsn: str) -> dict[str, Any]:
-    """The DSN's parameters; a malformed one is reported without echoing it (it may hold a
-    password, and libpq's own message quotes the offending fragment)."""
-    try:
-        return conninfo_to_dict(dsn)
-    except psycopg.Error:
-        raise SourceError(
-            "invalid connection string: expected a postgresql:// URI or libpq key=value pairs"
-        ) from None
-
-
-def describe_dsn(dsn: str) -> str:
-    """``postgresql://user@host:port/dbname``, filled with libpq's defaults, never a password.
-
-    Reports and error messages name a live source this way, so a DSN with an embedded password
-    can be passed on a command line without the password ending up in CI logs.
-    """
-    params = _conninfo(dsn)
-    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
-    port = params.get("port") or os.environ.get("PGPORT") or "5432"
-    user = params.get("user") or os.environ.get("PGUSER") or getpass.getuser()
-    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or user
-    return f"postgresql://{user}@{host}:{port}/{dbname}"
-
-
-def _connect_reason(exc: psycopg.Error, params: dict[str, Any], timeout: int) -> str:
-    """Why a connection failed, in words a user acts on, never quoting the password.
-
-    libpq reports connection failures as text without an SQLSTATE, so its wording is read here;
-    anything unrecognised falls back to libpq's own last line with the password scrubbed.
-    """
-    text = str(exc)
-    lower = text.lower()
-    # The server's own refusal ("FATAL:  role "x" does not exist"), when it got that far.
-    fatal = lower.split("fatal:", 1)[1].strip() if "fatal:" in lower else ""
-    if "timeout expired" in lower or "timed out" in lower:
-        # libpq, and psycopg after it, wait at least 2 seconds whatever smaller value is asked.
-        return f"timed out after {max(timeout, 2)}s"
-    if "password authentication failed" in lower or "authentication failed" in lower:
-        return "authentication failed"
-    if "password" in lower and ("no password supplied" in lower or "requires a password" in lower):
-        return "authentication failed: the server requires a password"
-    if fatal.startswith('role "') and "does not exist" in fatal:
-        return f"authentication failed: role {params.get('user', '')!r} does not exist"
-    if fatal.startswith('database "') and "does not exist" in fatal:
-        return f"database {params.get('dbname', '')!r} does not exist"
-    if "no pg_hba.conf entry" in lower:
-        return "permission denied: no pg_hba.conf entry for this host, user and database"
-    if "permission denied" in lower or "connect privilege" in lower:
-        return "permission denied"
-    if "connection refused" in lower:
-        return "unreachable: connection refused"
-    if "translate host name" in lower or "resolve host" in lower or "name or service" in lower:
-        return "unreachable: unknown host"
-    if "no such file or directory" in lower:
-        return "unreachable: no server socket there"
-    if "network is unreachable" in lower or "no route to host" in lower:
-        return "unreachable: no route to host"
-    last = next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
-    last = last.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
-    password = params.get("password")
-    if password:
-        last = last.replace(str(password), "***")
-    return f"connection failed: {last}" if last else "connection failed"
-
-
-#: Seconds to wait for a connection when neither the caller, the DSN nor PGCONNECT_TIMEOUT says.
-DEFAULT_CONNECT_TIMEOUT = 10
-
-
-def _connect_timeout(params: dict[str, Any], requested: int | None) -> int:
-    """The caller's timeout, else the DSN's ``connect_timeout``, else ``PGCONNECT_TIMEOUT``,
-    else the default: a user who writes ``?connect_timeout=3`` must not wait 10 seconds."""
-    if requested is not None:
-        return requested
-    for value in (params.get("connect_timeout"), os.environ.get("PGCONNECT_TIMEOUT")):
-        if value is not None and str(value).strip().lstrip("-").isdigit():
-            return int(value)
-    return DEFAULT_CONNECT_TIMEOUT
-
-
-@contextlib.contextmanager
-def readonly_transaction(
-    dsn: str, connect_timeout: int | None = None
-) -> Iterator[psycopg.Connection[DictRow]]:
-    """A connection inside one read-only REPEATABLE READ transaction, rolled back at the end.
-
-    REPEATABLE READ gives every catalog query the same snapshot, so a migration running
-    meanwhile cannot make the read inconsistent; READ ONLY makes the server refuse any write.
-    The SET LOCALs end with the transaction, leaving a pooled session as it was.
-    """
-    params = _conninfo(dsn)
-    where = describe_dsn(dsn)
-    connect_timeout = _connect_timeout(params, connect_timeout)
-    try:
-        conn = psycopg.connect(
-            dsn,
-            connect_timeout=connect_timeout,
-            autocommit=True,
-            row_factory=dict_row,
-            fallback_application_name="pgspec",
-        )
-    except psycopg.Error as exc:
-        raise SourceError(
-            f"cannot connect to {where}: {_connect_reason(exc, params, connect_timeout)}"
-        ) from None
-    try:
-        check_server_version(conn.info.server_version, where)
-        try:
-            # One round trip for the whole set-up. The output settings are pg_dump's: the
-            # server's deparsers print literals (timestamps, intervals) according to them, and
-            # the same database must read the same whatever the role's defaults are.
-            conn.execute(
-                sql.SQL(
-                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-                    " SET LOCAL statement_timeout = {};"
-                    " SET LOCAL lock_timeout = {};"
-                    " SET LOCAL search_path = '';"
-                    " SET LOCAL TimeZone = 'UTC';"
-                    " SET LOCAL DateStyle = 'ISO';"
-                    " SET LOCAL IntervalStyle = 'postgres';"
-                    " SET LOCAL extra_float_digits = 3"
-                ).format(sql.Literal(STATEMENT_TIMEOUT), sql.Literal(LOCK_TIMEOUT))
-            )
-        except psycopg.Error as exc:
-            raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
-        yield conn
-    finally:
-        with contextlib.suppress(psycopg.Error):
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")
-        conn.close()
-
-
-def check_server_version(version: int, where: str) -> None:
-    """Refuse servers older than the queries support (``server_version`` as libpq gives it,
-    e.g. 130012), naming the server, before any catalog query could fail obscurely."""
-    if version < q.MIN_SERVER_VERSION:
-        raise UnsupportedError(
-            f"{where} runs postgresql {version // 10000}; pgspec reads 14 and later"
-        )
-
-
-def _server_reason(exc: psycopg.Error) -> str:
-    """A failed catalog query's reason: the server's primary message (it never holds the DSN)."""
-    message = exc.diag.message_primary
-    if not message:
-        lines = str(exc).strip().splitlines()
-        message = lines[0] if lines else type(exc).__name__
-    return message.strip()
 
 
 # --------------------------------------------------------------------------- reading
@@ -248,114 +99,34 @@ def introspect(
         schemas = [schemas]
     where = describe_dsn(dsn)
     for attempt in range(1, READ_ATTEMPTS + 1):
-        with readonly_transaction(dsn, connect_timeout) as conn:
-            reader = _Reader(conn)
-            try:
-                return reader.read(schemas, where)
-            except psycopg.Error as exc:
-                if not _concurrent_ddl(exc):
-                    raise SourceError(f"cannot read {where}: {_server_reason(exc)}") from None
-                if attempt == READ_ATTEMPTS:
-                    raise SourceError(
-                        f"cannot read {where}: the schema changed during each of {READ_ATTEMPTS} "
-                        f"reads (concurrent DDL): {_server_reason(exc)}"
-                    ) from None
-            finally:
-                _last_query_count = reader.count
+        read = adopt(dsn, schemas) if attempt == 1 and connect_timeout is None else None
+        try:
+            if read is None:
+                read = CatalogRead(dsn, schemas, connect_timeout)
+            return _Reader(read).read(where)
+        except psycopg.Error as exc:
+            if not concurrent_ddl(exc):
+                raise SourceError(f"cannot read {where}: {server_reason(exc)}") from None
+            if attempt == READ_ATTEMPTS:
+                raise SourceError(
+                    f"cannot read {where}: the schema changed during each of {READ_ATTEMPTS} "
+                    f"reads (concurrent DDL): {server_reason(exc)}"
+                ) from None
+        finally:
+            if read is not None:
+                read.close()
+                _last_query_count = read.count
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-#: Reads tried before concurrent DDL is reported as an error.
-READ_ATTEMPTS = 5
-
-
-class _SchemaChanged(psycopg.Error):
-    """An object the snapshot shows was gone when the server deparsed it: concurrent DDL
-    noticed by the reader rather than by the server."""
-
-
-def _concurrent_ddl(exc: psycopg.Error) -> bool:
-    """Whether a catalog query failed because another session dropped an object meanwhile.
-
-    The queries read the catalogs through the transaction's snapshot, but the server's
-    deparsers (pg_get_viewdef opens the view; the others use the system caches) see the latest
-    committed state: an object dropped after the snapshot was taken fails with an internal
-    error (SQLSTATE XX000). Nothing is wrong with the database, so the read is tried afresh.
-    """
-    if isinstance(exc, _SchemaChanged):
-        return True
-    message = exc.diag.message_primary or ""
-    return exc.diag.sqlstate == "XX000" and message.startswith(
-        ("could not open relation with OID", "cache lookup failed for")
-    )
-
-
-#: Queries whose rows come as plain tuples: tens of thousands of rows, unpacked by position
-#: (a dict per row costs a tenth of a second and several times the memory at 3,000 tables).
-_TUPLE_ROWS = frozenset({"columns"})
-
-
-class _Arrivals:
-    """The reader's query results as the server answers them: a thread sends the queries back
-    to back while the caller builds the objects of those already answered.
-
-    ``rows[name]`` waits for that query. Building the objects of 3,000 tables takes about a
-    third of a second of Python; done while the server works on the next queries instead of
-    after the last one, it costs no wall time. The thread only sends and fetches, so the
-    queries run as close together as before (the server's deparsers see the latest committed
-    catalog, not the snapshot: a longer read would widen the window for concurrent DDL). A
-    failed query ends the thread and is raised by the ``rows[...]`` that waits for it.
-    """
-
-    def __init__(self, reader: _Reader, params: dict[str, Any]) -> None:
-        self._reader = reader
-        self._params = params
-        self._results: queue.SimpleQueue[tuple[str, list[Any] | None, BaseException | None]]
-        self._results = queue.SimpleQueue()
-        self._arrived: dict[str, list[Any]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._send, name="pgspec-catalog-read", daemon=True)
-
-    def __enter__(self) -> _Arrivals:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _send(self) -> None:
-        try:
-            for name, query in self._reader.queries.items():
-                if self._stop.is_set():
-                    return
-                tuples = name in _TUPLE_ROWS
-                self._results.put((name, self._reader.fetch(query, self._params, tuples), None))
-        except BaseException as exc:  # handed to the waiting caller, who raises it
-            self._results.put(("", None, exc))
-
-    def __getitem__(self, name: str) -> list[Any]:
-        """The rows of one query, waiting for them; each is taken once, so rows already
-        built into objects do not stay in memory beside them."""
-        while name not in self._arrived:
-            arrived, rows, error = self._results.get()
-            if error is not None:
-                raise error
-            assert rows is not None
-            self._arrived[arrived] = rows
-        return self._arrived.pop(name)
-
-
 class _Reader:
-    """One introspection: the connection, the queries composed for its server version, the
-    warnings gathered on the way and the number of queries sent."""
+    """One introspection: the read under way (its connection and query results), the warnings
+    gathered on the way and what one kind's rows tell another's."""
 
-    def __init__(self, conn: psycopg.Connection[DictRow]) -> None:
-        self.conn = conn
-        self.queries = q.queries(conn.info.server_version)
-        self.encoding = conn.info.encoding
+    def __init__(self, read: CatalogRead) -> None:
+        self.read_ = read
+        self.encoding = read.conn.info.encoding
         self.warnings: list[Warning] = []
-        self.count = 0
         #: The Columns COLUMNS read, by relation oid and attribute number, in attnum order.
         self.columns: dict[int, dict[int, Column]] = {}
         #: (relation oid, attnum) of PostgreSQL 18's virtual generated columns.
@@ -367,29 +138,16 @@ class _Reader:
         #: Indexes whose keys need their CREATE INDEX: (catalog key, INDEXES row).
         self.pending_indexes: list[tuple[str, DictRow]] = []
 
-    def fetch(
-        self, query: sql.Composable, params: dict[str, Any], tuples: bool = False
-    ) -> list[Any]:
-        """All rows of one query: dicts, or plain tuples where ``tuples`` (a large result
-        read by position)."""
-        self.count += 1
-        if tuples:
-            return self.conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
-        return self.conn.execute(query, params).fetchall()
-
     def warn(self, object_type: str, name: str, message: str) -> None:
         self.warnings.append(Warning(object_type=object_type, name=name, message=message))
 
-    def read(self, schemas: Collection[str] | None, where: str) -> Catalog:
-        selected = sorted(set(schemas)) if schemas is not None else []
-        schema_rows = self.fetch(q.SCHEMAS, {"all": schemas is None, "schemas": selected})
-        params = {"schemas": [row["name"] for row in schema_rows]}
-        with _Arrivals(self, params) as rows:
-            parts = self.build(schema_rows, rows)
+    def read(self, where: str) -> Catalog:
+        parts = self.build(self.read_.schema_rows, self.read_)
+        self.read_.finish()
         self.complete_indexes(parts["indexes"])
         return Catalog(**parts, warnings=self.warnings, source=where)
 
-    def build(self, schema_rows: list[DictRow], rows: _Arrivals) -> dict[str, Any]:
+    def build(self, schema_rows: list[DictRow], rows: CatalogRead) -> dict[str, Any]:
         """The Catalog from the query results, each kind built once its rows have arrived.
         Tables and the kinds that name columns wait for COLUMNS; the order below is also the
         order of the warnings."""
@@ -426,7 +184,7 @@ class _Reader:
         for row in rows["unmodelled"]:
             self.unmodelled(row)
         parts.update(privilege_parts(parts, rows["acls"], rows["default_acls"],
-                                     self.conn.info.server_version))
+                                     self.read_.conn.info.server_version))
         return parts
 
     # ----------------------------------------------------------------------- types
@@ -640,12 +398,12 @@ class _Reader:
             return
         oids = [row["oid"] for _, row in self.pending_indexes]
         definitions = {r["oid"]: r["definition"]
-                       for r in self.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
+                       for r in self.read_.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
         for key, row in self.pending_indexes:
             definition = definitions.get(row["oid"])
             if definition is None:
                 # Dropped since the snapshot: the deparser sees the latest catalog.
-                raise _SchemaChanged(f"index {key} was dropped during the read")
+                raise SchemaChanged(f"index {key} was dropped during the read")
             stmt = _parse_one(definition, ast.IndexStmt)
             keys = []
             for elem in stmt.indexParams:
