@@ -1,0 +1,70 @@
+"""`pgspec diff DSN DSN` starts reading both databases before the rest of pgspec is imported.
+
+The reads begun early (``live_connection.start_reads``) must behave exactly like the reads
+``introspect`` would have begun itself: the same catalog, the same one-line errors, and no
+connection left open when the command ends, whether it adopted the reads or failed first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from pgspec.sources import live_connection
+from pgspec.sources.live import introspect
+from tests.fix_db import Run, run_sql
+
+SCHEMA = """
+CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL DEFAULT 'x', tags text[]);
+CREATE INDEX t_name_lower ON t (lower(name));
+CREATE VIEW v AS SELECT id, name FROM t;
+"""
+
+
+def _pgspec_sessions(dsn: str) -> int:
+    """Sessions pgspec has open on the server (its application_name), other than this one."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'pgspec' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_adopted_reads_give_the_catalog_introspect_gives(run: Run, make_db) -> None:
+    a, b = make_db(), make_db()
+    run_sql(a, SCHEMA)
+    run_sql(b, SCHEMA + "ALTER TABLE t ADD COLUMN extra int;")
+    code, out, _ = run("diff", a, b, "--format", "json")
+    assert code == 1
+    assert '"public.t.extra"' in out and '"unexpected"' in out
+    assert live_connection._started == {}  # both reads were adopted
+    assert _pgspec_sessions(a) == 0
+
+    # What an early read hands over equals a read begun by introspect itself.
+    live_connection.start_reads([a], None)
+    early = introspect(a)
+    assert live_connection._started == {}
+    assert early.model_dump(exclude={"source"}) == introspect(a).model_dump(exclude={"source"})
+
+
+def test_a_read_nobody_adopts_is_closed(run: Run, db: str, tmp_path: Path) -> None:
+    run_sql(db, SCHEMA)
+    code, out, err = run("diff", db, tmp_path / "missing.sql")
+    assert (code, out) == (2, "")
+    assert "missing.sql" in err
+    assert live_connection._started == {}
+    assert _pgspec_sessions(db) == 0
+
+
+def test_an_early_connection_error_is_the_usual_one_line(run: Run, db: str) -> None:
+    wrong = db + " password=s3cret-wrong user=no_such_role_here"
+    code, out, err = run("diff", wrong, db)
+    assert (code, out) == (2, "")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pgspec: ")
+    assert "no_such_role_here" in lines[0] and "s3cret" not in err
+    assert live_connection._started == {}
+    assert _pgspec_sessions(db) == 0
