@@ -277,6 +277,7 @@ def short_expression(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=16384)
 def short_default(text: str) -> str:
     """A column's, domain's or argument's default: ``NULL::uuid`` is ``NULL`` (a default is
     coerced to the target's type, so a NULL of any type is that type's NULL); the rest as
@@ -302,6 +303,14 @@ def is_bare_scalar(text: str) -> bool:
 def index_key_text(key: IndexKey, schema: str) -> str | None:
     """An index key as the SQL element people write (``lower(email)``, ``created_at DESC``),
     or None when no text parses back to exactly this key (the mapping form is used then)."""
+    del schema  # an element's names are written as the key holds them, whatever the schema
+    return _index_key_text(key)
+
+
+@lru_cache(maxsize=16384)
+def _index_key_text(key: IndexKey) -> str | None:
+    """``index_key_text``, once per distinct key (an IndexKey is immutable; keys such as
+    ``tenant_id`` or ``created_at DESC`` recur across thousands of tables)."""
     if key.column is not None:
         parts = [quote(key.column)]
     elif key.expression is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from psycopg import sql
@@ -51,6 +52,25 @@ GROUP_SIZE = 40
 
 #: The file holding extensions, external objects and traits (sorted first).
 SHARED_FILE = "00_shared.yaml"
+
+
+@lru_cache(maxsize=16384)
+def _qualified_name(text: str, schema: str) -> tuple[str, str]:
+    """``names.parse_qualified_name``, once per text: a schema's tables name the same
+    functions and referenced tables over and over."""
+    return names.parse_qualified_name(text, schema)
+
+
+@lru_cache(maxsize=16384)
+def _check_columns(text: str) -> tuple[str, ...] | None:
+    """The distinct columns a CHECK expression references in order, None when it does not
+    parse; once per text (``char_length(name) > 0`` recurs across tables)."""
+    from pgspec.spec.sqlcheck import expression_columns
+
+    try:
+        return tuple(dict.fromkeys(expression_columns(text)))
+    except PgspecError:
+        return None
 
 
 @dataclass
@@ -409,7 +429,7 @@ class Writer:
         return entry
 
     def _relation(self, key: str, schema: str) -> str:
-        rschema, rname = names.parse_qualified_name(key, schema)
+        rschema, rname = _qualified_name(key, schema)
         return reference_name(rschema, rname, schema)
 
     def _inline_constraint(self, table: Table, con: Constraint, inline: dict[str, dict[str, Any]], schema: str) -> bool:
@@ -428,13 +448,11 @@ class Writer:
             inline[con.columns[0]]["references"] = self._reference(con, schema, mapping=True)
             return True
         if con.kind == "check" and con.expression is not None:
-            from pgspec.spec.sqlcheck import expression_columns
-
             text = short_expression(con.expression)
-            try:
-                cols = list(dict.fromkeys(expression_columns(text)))
-            except PgspecError:
+            found = _check_columns(text)
+            if found is None:
                 return False
+            cols = list(found)
             if len(cols) == 1 and cols[0] in inline and con.name == naming.check_name(table.name, cols):
                 if "check" in inline[cols[0]]:
                     return False
@@ -443,7 +461,7 @@ class Writer:
         return False
 
     def _reference(self, con: Constraint, schema: str, *, mapping: bool) -> Any:
-        ref_schema, ref_table = names.parse_qualified_name(con.references or "", schema)
+        ref_schema, ref_table = _qualified_name(con.references or "", schema)
         if qualified(ref_schema, ref_table) not in self.catalog.tables:
             self.external_tables.add(qualified(ref_schema, ref_table))
         target = reference_name(ref_schema, ref_table, schema)
@@ -607,7 +625,7 @@ class Writer:
             entry["level"] = trig.level
         if trig.when is not None:
             entry["when"] = short_expression(trig.when)
-        fschema, fname = names.parse_qualified_name(trig.function, schema)
+        fschema, fname = _qualified_name(trig.function, schema)
         entry["function"] = reference_name(fschema, fname, schema)
         if not any(f.schema_name == fschema and f.name == fname for f in self.catalog.functions.values()):
             self.external_functions.add(f"{qualified(fschema, fname)}()")
@@ -834,7 +852,7 @@ def _sorted(objects: dict[str, Any]) -> list[Any]:
 
 def _schema_of(key: str) -> str | None:
     try:
-        return names.parse_qualified_name(key.split("(", 1)[0], "public")[0]
+        return _qualified_name(key.split("(", 1)[0], "public")[0]
     except PgspecError:
         return None
 
