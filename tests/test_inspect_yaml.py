@@ -20,9 +20,18 @@ from pgspec.inspect.yamlout import Bare, Flow, FlowList
 
 
 def _pyyaml(data: dict[str, Any]) -> str:
-    """The document as PyYAML alone writes it (what ``dump`` wrote before the short cuts)."""
-    return yaml.dump(data, Dumper=yamlout._Dumper, sort_keys=False, allow_unicode=True,
-                     width=10**6, indent=2)
+    """The document as PyYAML alone writes it (what ``dump`` wrote before the short cuts):
+    PyYAML's emitter for the document and for every one-line measurement, nothing remembered."""
+    saved_emitter, saved_fits = yamlout._C_EMITTER, dict(yamlout._FITS)
+    yamlout._C_EMITTER = None
+    yamlout._FITS.clear()
+    try:
+        return yaml.dump(data, Dumper=yamlout._Dumper, sort_keys=False, allow_unicode=True,
+                         width=10**6, indent=2)
+    finally:
+        yamlout._C_EMITTER = saved_emitter
+        yamlout._FITS.clear()
+        yamlout._FITS.update(saved_fits)
 
 
 _ASCII = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=40)
@@ -53,7 +62,14 @@ _VALUE = st.recursive(
           database=None)
 @given(st.dictionaries(_TEXT, _VALUE, min_size=1, max_size=4))
 def test_dump_is_pyyamls_bytes(data: dict[str, Any]) -> None:
-    assert yamlout.dump(data) == _pyyaml(data)
+    expected = _pyyaml(data)
+    assert yamlout.dump(data) == expected
+    assert yamlout.dump(data) == expected  # a second time, with every layout remembered
+
+
+def test_libyaml_is_there() -> None:
+    """The short cut is taken where PyYAML has libyaml (the tests above compare something)."""
+    assert yamlout._C_EMITTER is not None
 
 
 def test_a_big_ascii_document_goes_through_libyaml_unchanged() -> None:

@@ -32,8 +32,10 @@ class Bare(str):
     (``0``, ``0.10``, ``true``): the spec loader keeps a number's text as written."""
 
 
-class _Dumper(yaml.SafeDumper):
-    #: Whether every scalar represented so far is one libyaml writes as PyYAML does (``dump``).
+class _Tracking(yaml.SafeDumper):
+    """A dumper that never writes aliases and notes whether libyaml may emit what it built."""
+
+    #: Whether every scalar represented so far is one libyaml writes as PyYAML does.
     same_in_c = True
 
     def ignore_aliases(self, data: Any) -> bool:
@@ -43,6 +45,17 @@ class _Dumper(yaml.SafeDumper):
         if self.same_in_c and not _same_in_c(value):
             self.same_in_c = False
         return super().represent_scalar(tag, value, style)
+
+
+class _Dumper(_Tracking):
+    """Writes spec files: block mappings, ``Flow`` values on one line when they fit."""
+
+
+def _emit(node: yaml.Node, same_in_c: bool, **options: Any) -> str:
+    """The text of a represented document: libyaml's emitter when it writes the same bytes
+    as PyYAML's (``_same_in_c`` held for every scalar), three times faster; PyYAML's otherwise."""
+    emitter = _C_EMITTER if same_in_c and _C_EMITTER is not None else _Dumper
+    return yaml.serialize(node, Dumper=emitter, allow_unicode=True, width=10**6, **options)
 
 
 def _same_in_c(value: str) -> bool:
@@ -100,8 +113,9 @@ def _block_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:  # type: ign
 
 def _fits(value: Any) -> bool:
     """Whether a value reads well on one line: short, and no multi-line text inside."""
-    text = yaml.dump(_plain(value), Dumper=_FlowDumper, default_flow_style=True, width=10**6,
-                     sort_keys=False, allow_unicode=True).strip()
+    measurer = _FlowDumper(None, default_flow_style=True, sort_keys=False)
+    node = measurer.represent_data(_plain(value))
+    text = _emit(node, measurer.same_in_c).strip()
     return len(text) <= FLOW_WIDTH and "\n" not in text
 
 
@@ -159,11 +173,8 @@ def _flow_list_safe(dumper: yaml.SafeDumper, value: FlowList) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=_fits_safe(value))
 
 
-class _FlowDumper(yaml.SafeDumper):
+class _FlowDumper(_Tracking):
     """Measures one-line width: every collection in flow style."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
 
 
 for _dumper in (_Dumper, _FlowDumper):
@@ -185,8 +196,7 @@ def dump(data: dict[str, Any], header: str | None = None) -> str:
     """
     representer = _Dumper(None, default_flow_style=False, sort_keys=False)
     node = representer.represent_data(data)
-    emitter = _C_EMITTER if representer.same_in_c and _C_EMITTER is not None else _Dumper
-    text = yaml.serialize(node, Dumper=emitter, allow_unicode=True, width=10**6, indent=2)
+    text = _emit(node, representer.same_in_c, indent=2)
     if header:
         text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + text
     return text
