@@ -19,22 +19,22 @@ from pgspec.errors import SqlError
 from pgspec.normalize.types import BUILTIN_TYPES, format_type_name
 from pgspec.quoting import qualified
 
-
 #: Printed text by parse tree: the same defaults, checks and policy expressions recur across
 #: thousands of tables of a dump, and printing a tree costs ten times its ``repr``.
 _DEPARSED: dict[tuple[type, str], str] = {}
 _DEPARSED_LIMIT = 50_000
 
 
-def deparse(node: Any) -> str:
+def deparse(node: Any, *, remember: bool = True) -> str:
     """SQL text of a parse-tree fragment (pglast's deparser, never string surgery).
 
     Remembered by the tree's ``repr``, which shows every attribute except ``location`` (a
     position in the statement, which printing never reads) and the ``ancestors`` the printer
     fills in from the node it is given; CREATE TABLESPACE keeps a path in ``location`` and is
-    printed every time.
+    printed every time. ``remember=False`` prints without the lookup, for trees that name
+    their own relation and so never recur (a view's query).
     """
-    if not isinstance(node, ast.Node) or isinstance(node, ast.CreateTableSpaceStmt):
+    if not remember or not isinstance(node, ast.Node) or isinstance(node, ast.CreateTableSpaceStmt):
         return RawStream()(node)
     key = (type(node), repr(node))
     text = _DEPARSED.get(key)

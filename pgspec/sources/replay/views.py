@@ -78,7 +78,7 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
         View(
             schema=schema,
             name=name,
-            query=deparse(stmt.query),
+            query=deparse(stmt.query, remember=False),
             options=dict(sorted(options.items())),
             columns=_output_names(stmt.query, names_of(stmt.aliases)),
         ),
@@ -97,7 +97,7 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
         MaterializedView(
             schema=schema,
             name=name,
-            query=deparse(stmt.query),
+            query=deparse(stmt.query, remember=False),
             with_data=(None if state.dump else False) if into.skipData else True,
             columns=_output_names(stmt.query, names_of(into.colNames)),
         ),
