@@ -260,10 +260,12 @@ def _start_reads_early(args: argparse.Namespace) -> bool:
     neither side's scope depends on the other's, as ``open_comparison`` reads them then."""
     if args.command != "diff" or args.dev_db:
         return False
-    from pgspec.sources.live_connection import is_dsn, start_reads
+    from pgspec.sources.dsn import is_dsn
 
     if not is_dsn(args.expected):
         return False
+    from pgspec.sources.live_connection import start_reads
+
     start_reads([s for s in (args.expected, args.actual) if is_dsn(s)], args.schemas or None)
     return True
 

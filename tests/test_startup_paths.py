@@ -125,8 +125,6 @@ def _modules_after(*argv: str) -> set[str]:
     return set(proc.stdout.splitlines()[-1].split())
 
 
-@pytest.mark.xfail(strict=True, reason="pgspec.sources imports live_connection (psycopg) at module "
-                   "level since 7b57b45; remove this mark once that import is lazy again")
 def test_a_spec_only_command_does_not_load_psycopg() -> None:
     modules = _modules_after("diff", "schema/", "schema/")
     assert "pgspec.spec.models" in modules

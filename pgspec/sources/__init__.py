@@ -26,7 +26,7 @@ from typing import Literal
 
 from pgspec.catalog import Catalog
 from pgspec.errors import SourceError
-from pgspec.sources.live_connection import is_dsn
+from pgspec.sources.dsn import is_dsn
 
 __all__ = [
     "SUPABASE_INTERNAL_SCHEMAS",

@@ -28,6 +28,7 @@ from psycopg.rows import DictRow, dict_row, tuple_row
 
 from pgspec.errors import SourceError, UnsupportedError
 from pgspec.sources import live_queries as q
+from pgspec.sources.dsn import is_dsn  # noqa: F401  (re-exported for the CLI's early reads)
 
 #: How long one catalog query, and one wait for a lock, may take before the read gives up.
 STATEMENT_TIMEOUT = "30s"
@@ -347,11 +348,3 @@ def discard_reads() -> None:
         _, future = _started.popitem()
         with contextlib.suppress(BaseException):
             future.result().close()
-
-
-def is_dsn(arg: str) -> bool:
-    """A connection string: a ``postgresql://`` / ``postgres://`` URI or libpq ``key=value``."""
-    if arg.startswith(("postgresql://", "postgres://")):
-        return True
-    # A libpq keyword string ("host=db dbname=app"); an existing file named "a=b" stays a file.
-    return "=" in arg and not os.path.exists(arg)
