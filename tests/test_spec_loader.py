@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pgspec.catalog import Argument, Attribute, Catalog, IndexKey
+from pgspec.errors import SpecError
 from pgspec.sources.elements import parse_index_element
 from pgspec.sources.spec import load_spec
 
@@ -360,3 +361,32 @@ def test_extension_types_are_known(tmp_path: Path) -> None:
     assert [c.type for c in c.tables["public.t"].columns] == [
         "public.citext", "public.hstore", "extensions.vector(3)", "gis.raster",
     ]
+
+
+def test_a_plpgsql_function_with_a_variadic_argument_loads(tmp_path: Path) -> None:
+    """libpg_query's PL/pgSQL compiler cannot look array types up and refuses a VARIADIC
+    parameter of a valid function; the body check must not turn that into a spec error (a
+    spec inspect wrote from a real database failed to load on it)."""
+    c = load(
+        tmp_path,
+        """
+        functions:
+          total:
+            arguments: ["p_label text", "VARIADIC p_rest integer[] DEFAULT '{}'"]
+            returns: integer
+            body: |
+              BEGIN
+                RETURN coalesce(array_length(p_rest, 1), 0);
+              END
+        """,
+    )
+    f = c.functions["public.total(text, integer[])"]
+    assert f.arguments[1].mode == "variadic"
+    with pytest.raises(SpecError, match="invalid plpgsql body"):
+        load(tmp_path, """
+        functions:
+          total:
+            arguments: ["VARIADIC p_rest integer[]"]
+            returns: integer
+            body: "BEGIN RETURN ; END IF; END"
+        """)

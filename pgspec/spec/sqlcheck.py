@@ -157,7 +157,10 @@ def check_body(
         return
     params = []
     for arg in arguments:
-        mode = {"in": "", "out": "OUT ", "inout": "INOUT ", "variadic": "VARIADIC "}.get(arg.mode)
+        # A VARIADIC argument is an array inside the body; declared plain here, because
+        # libpg_query's compiler cannot look the array type up and refuses VARIADIC ("VARIADIC
+        # parameter must be an array") for a valid function.
+        mode = {"in": "", "out": "OUT ", "inout": "INOUT ", "variadic": ""}.get(arg.mode)
         if mode is None:
             continue
         label = f"{quote(arg.name)} " if arg.name else ""
