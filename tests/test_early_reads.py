@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from pgspec.errors import SourceError
 from pgspec.sources import live_connection
 from pgspec.sources.live import introspect
 from tests.fix_db import Run, run_sql
@@ -68,3 +70,21 @@ def test_an_early_connection_error_is_the_usual_one_line(run: Run, db: str) -> N
     assert "no_such_role_here" in lines[0] and "s3cret" not in err
     assert live_connection._started == {}
     assert _pgspec_sessions(db) == 0
+
+
+def test_the_collector_is_on_again_after_reads_and_failed_reads(db: str) -> None:
+    import gc
+
+    run_sql(db, SCHEMA)
+    assert gc.isenabled()
+    introspect(db)
+    assert gc.isenabled()
+    with pytest.raises(SourceError):
+        introspect(db + " user=no_such_role_here")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        introspect(db)
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()

@@ -15,8 +15,11 @@ Nothing is skipped silently: object kinds (and attributes) pgspec does not model
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
+import threading
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
@@ -94,10 +97,17 @@ def introspect(
     object. Raises SourceError when the server cannot be reached or read, UnsupportedError for
     servers older than PostgreSQL 14.
     """
-    global _last_query_count
     if isinstance(schemas, str):  # one name, not its letters
         schemas = [schemas]
     where = describe_dsn(dsn)
+    with _collector_paused():
+        return _introspect(dsn, schemas, connect_timeout, where)
+
+
+def _introspect(
+    dsn: str, schemas: Collection[str] | None, connect_timeout: int | None, where: str
+) -> Catalog:
+    global _last_query_count
     for attempt in range(1, READ_ATTEMPTS + 1):
         read = adopt(dsn, schemas) if attempt == 1 and connect_timeout is None else None
         try:
@@ -117,6 +127,34 @@ def introspect(
                 read.close()
                 _last_query_count = read.count
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+_paused_reads = 0
+_paused_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while reads run (two at once in a diff): a read
+    allocates hundreds of thousands of rows and models, none of them in cycles, and the
+    collector's passes over everything still alive were 6 % of ``diff A B`` at 10,000 tables
+    (measured 5.0 s -> 4.6 s). Turned back on, if it was on, when the last read ends."""
+    global _paused_reads, _was_enabled
+    with _paused_lock:
+        if _paused_reads == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused_reads += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused_reads -= 1
+            if _paused_reads == 0 and _was_enabled:
+                gc.enable()
+
+
+_was_enabled = True
 
 
 class _Reader:
