@@ -916,31 +916,37 @@ class Builder:
 
     # ---------------------------------------------------------------- routines
 
+    def _argument(self, value: Any, schema: str, apos: Pos) -> Argument | None:
+        """One routine or aggregate argument, written as SQL text (``"p_days integer DEFAULT
+        90"``) or as a mapping; None when it is wrong (the problem is recorded at ``apos``)."""
+        if isinstance(value, str):
+            try:
+                arg = names.parse_argument(value, schema)
+            except PgspecError as exc:
+                self.problem(apos, exc.problem.message)
+                return None
+            key = names.user_type_key(arg.type)
+            if key:
+                self.used_types.append((key, apos))
+            return arg
+        atype = self.type_of(value.type, schema, apos.child("type"))
+        if atype is None:
+            return None
+        return Argument(name=value.name, type=atype, mode=value.mode, default=value.default)
+
     def _routine(self, kind: str, schema: str, name: str, spec: Any, pos: Pos) -> None:
         arguments: list[Argument] = []
         ok = True
         for i, value in enumerate(spec.arguments):
             apos = pos.at("arguments", i)
-            if isinstance(value, str):
-                try:
-                    arg = names.parse_argument(value, schema)
-                except PgspecError as exc:
-                    self.problem(apos, exc.problem.message)
-                    ok = False
-                    continue
-                key = names.user_type_key(arg.type)
-                if key:
-                    self.used_types.append((key, apos))
-            else:
-                atype = self.type_of(value.type, schema, apos.child("type"))
-                if atype is None:
-                    ok = False
-                    continue
-                if value.default is not None and not self.sql_ok(
-                    lambda d=value.default: sqlcheck.check_expression(d, "default"), apos.child("default")
-                ):
-                    ok = False
-                arg = Argument(name=value.name, type=atype, mode=value.mode, default=value.default)
+            arg = self._argument(value, schema, apos)
+            if arg is None:
+                ok = False
+                continue
+            if not isinstance(value, str) and value.default is not None and not self.sql_ok(
+                lambda d=value.default: sqlcheck.check_expression(d, "default"), apos.child("default")
+            ):
+                ok = False
             arguments.append(arg)
         returns: str | None = None
         returns_set = False
@@ -1011,20 +1017,9 @@ class Builder:
         arguments: list[Argument] = []
         for i, value in enumerate(values):
             apos = pos.at(i)
-            if isinstance(value, str):
-                try:
-                    arg = names.parse_argument(value, schema)
-                except PgspecError as exc:
-                    self.problem(apos, exc.problem.message)
-                    return None
-                key = names.user_type_key(arg.type)
-                if key:
-                    self.used_types.append((key, apos))
-            else:
-                atype = self.type_of(value.type, schema, apos.child("type"))
-                if atype is None:
-                    return None
-                arg = Argument(name=value.name, type=atype, mode=value.mode, default=value.default)
+            arg = self._argument(value, schema, apos)
+            if arg is None:
+                return None
             if arg.mode not in ("in", "variadic") or arg.default is not None:
                 self.problem(apos, "an aggregate argument is an (optionally VARIADIC) type with no default")
                 return None
