@@ -21,7 +21,7 @@ import gc
 import json
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import pglast
 import psycopg
@@ -57,14 +57,11 @@ from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
 from pgspec.sources.elements import index_key_from_node, parse_index_element
-from pgspec.sources.live_connection import (  # noqa: F401  (re-exported: the reader's public face)
+from pgspec.sources.live_connection import (  # noqa: F401  (LOCK_TIMEOUT and __all__ re-exported)
     LOCK_TIMEOUT,
     READ_ATTEMPTS,
-    STATEMENT_TIMEOUT,
     CatalogRead,
     SchemaChanged,
-    _connect_reason,
-    _conninfo,
     adopt,
     check_server_version,
     concurrent_ddl,
@@ -161,9 +158,9 @@ class _Reader:
     """One introspection: the read under way (its connection and query results), the warnings
     gathered on the way and what one kind's rows tell another's."""
 
-    def __init__(self, read: CatalogRead) -> None:
-        self.read_ = read
-        self.encoding = read.conn.info.encoding
+    def __init__(self, source: CatalogRead) -> None:
+        self.source = source
+        self.encoding = source.conn.info.encoding
         self.warnings: list[Warning] = []
         #: The Columns COLUMNS read, by relation oid and attribute number, in attnum order.
         self.columns: dict[int, dict[int, Column]] = {}
@@ -180,15 +177,16 @@ class _Reader:
         self.warnings.append(Warning(object_type=object_type, name=name, message=message))
 
     def read(self, where: str) -> Catalog:
-        parts = self.build(self.read_.schema_rows, self.read_)
-        self.read_.finish()
+        parts = self.build()
+        self.source.finish()
         self.complete_indexes(parts["indexes"])
         return Catalog(**parts, warnings=self.warnings, source=where)
 
-    def build(self, schema_rows: list[DictRow], rows: CatalogRead) -> dict[str, Any]:
-        """The Catalog from the query results, each kind built once its rows have arrived.
-        Tables and the kinds that name columns wait for COLUMNS; the order below is also the
-        order of the warnings."""
+    def build(self) -> dict[str, Any]:
+        """The Catalog's parts from the query results, each kind built once its rows have
+        arrived. Tables and the kinds that name columns wait for COLUMNS; the order below is
+        also the order of the warnings."""
+        schema_rows, rows = self.source.schema_rows, self.source
         parts: dict[str, Any] = {
             "schemas": _keyed(Schema(name=r["name"], comment=_schema_comment(r)) for r in schema_rows),
             "extensions": _keyed(
@@ -222,7 +220,7 @@ class _Reader:
         for row in rows["unmodelled"]:
             self.unmodelled(row)
         parts.update(privilege_parts(parts, rows["acls"], rows["default_acls"],
-                                     self.read_.conn.info.server_version))
+                                     self.source.conn.info.server_version))
         return parts
 
     # ----------------------------------------------------------------------- types
@@ -436,7 +434,7 @@ class _Reader:
             return
         oids = [row["oid"] for _, row in self.pending_indexes]
         definitions = {r["oid"]: r["definition"]
-                       for r in self.read_.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
+                       for r in self.source.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
         for key, row in self.pending_indexes:
             definition = definitions.get(row["oid"])
             if definition is None:
@@ -597,13 +595,12 @@ def _column(
     once and shared, by both databases of a comparison too, which also lets the differ find
     them equal by identity.
     """
-    expression = default
     return Column(
         name=name,
         type=_type(type_text),
         not_null=not_null,
-        default=None if generated else expression,
-        generated=expression if generated else None,
+        default=None if generated else default,
+        generated=default if generated else None,
         identity={"a": "always", "d": "by default"}.get(identity or ""),
         collation=_collation(collation_schema, collation_name),
         comment=comment,
@@ -751,18 +748,22 @@ _DEFAULT_COLLATION = 100
 _INDOPTION_DESC, _INDOPTION_NULLS_FIRST = 1, 2
 
 
+def _ordering(option: int) -> tuple[Literal["asc", "desc"], Literal["first", "last"] | None]:
+    """An index key's order and nulls from its pg_index.indoption bits, as
+    ``index_key_from_node`` makes them from what the server prints (``DESC``, ``NULLS FIRST``
+    on ASC, ``NULLS LAST`` on DESC): nulls kept only where they depart from the order's
+    default."""
+    nulls_first = bool(option & _INDOPTION_NULLS_FIRST)
+    if option & _INDOPTION_DESC:
+        return "desc", None if nulls_first else "last"
+    return "asc", "first" if nulls_first else None
+
+
 @functools.lru_cache(maxsize=4096)
 def _plain_key(column: str, option: int) -> IndexKey:
-    """The IndexKey of a plain column key with its ordering bits, as ``index_key_from_node``
-    makes it from what the server prints (``DESC``, ``NULLS FIRST`` on ASC, ``NULLS LAST`` on
-    DESC): nulls kept only where they depart from the order's default. Immutable, so shared."""
-    desc = bool(option & _INDOPTION_DESC)
-    nulls_first = bool(option & _INDOPTION_NULLS_FIRST)
-    if desc:
-        nulls = None if nulls_first else "last"
-    else:
-        nulls = "first" if nulls_first else None
-    return IndexKey(column=column, order="desc" if desc else "asc", nulls=nulls)
+    """The IndexKey of a plain column key with its ordering bits. Immutable, so shared."""
+    order, nulls = _ordering(option)
+    return IndexKey(column=column, order=order, nulls=nulls)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -771,10 +772,9 @@ def _expression_key(text: str, option: int) -> IndexKey:
     ordering bits: parsed as an index element by the conversion every source shares, so the
     expression reads exactly as through the whole CREATE INDEX. Schemas repeat the same
     expressions (``lower(email)``) across tables, so each distinct text is parsed once."""
-    ordering = _plain_key("x", option)
+    order, nulls = _ordering(option)
     key = parse_index_element(text)
-    return IndexKey(column=key.column, expression=key.expression, order=ordering.order,
-                    nulls=ordering.nulls)
+    return IndexKey(column=key.column, expression=key.expression, order=order, nulls=nulls)
 
 
 def _parse_one(text: str, node_type: type[Any]) -> Any:
