@@ -18,7 +18,7 @@ import os
 import queue
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -319,20 +319,13 @@ def start_reads(dsns: Iterable[str], schemas: Collection[str] | None = None) -> 
     ``introspect`` of the same DSN and schemas. Errors (a wrong password, say) wait there
     too, to be raised where they would have been. ``discard_reads`` closes what nobody took.
     """
-    for dsn in dict.fromkeys(dsns):
-        key = (dsn, _scope(schemas))
-        if key in _started:
-            continue
-        future: Future[CatalogRead] = Future()
-        _started[key] = future
-
-        def connect(future: Future[CatalogRead] = future, dsn: str = dsn) -> None:
-            try:
-                future.set_result(CatalogRead(dsn, schemas))
-            except BaseException as exc:  # raised by adopt(), where introspect would raise
-                future.set_exception(exc)
-
-        threading.Thread(target=connect, name="pgspec-connect", daemon=True).start()
+    wanted = [dsn for dsn in dict.fromkeys(dsns) if (dsn, _scope(schemas)) not in _started]
+    if not wanted:
+        return
+    pool = ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="pgspec-connect")
+    for dsn in wanted:
+        _started[(dsn, _scope(schemas))] = pool.submit(CatalogRead, dsn, schemas)
+    pool.shutdown(wait=False)  # the threads end with their reads' start; nothing else is queued
 
 
 def adopt(dsn: str, schemas: Collection[str] | None) -> CatalogRead | None:
@@ -346,5 +339,5 @@ def discard_reads() -> None:
     """Close the reads nobody adopted (a command that failed before reading)."""
     while _started:
         _, future = _started.popitem()
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(Exception):  # its error was never going to be shown
             future.result().close()
