@@ -86,3 +86,26 @@ def test_index_keys_read_without_parsing_equal_the_parsed_ones(any_pg, make_db) 
     got = {i.name: (tuple(i.keys), tuple(i.include)) for i in catalog.indexes.values()}
     assert got == expected
     assert len(got) == SCHEMA.count("INDEX")
+
+
+def test_an_extensions_views_and_functions_stay_out(any_pg, make_db) -> None:
+    """Extension members are found through pg_depend's index on the referenced extension, not
+    a scan of all of pg_depend: pg_buffercache's view and functions must still vanish, and
+    the user's own view over a table of the same schema must not."""
+    dsn = make_db(server=any_pg)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA s; CREATE EXTENSION pg_buffercache SCHEMA s;"
+                      " CREATE TABLE s.t (a int); CREATE VIEW s.v AS SELECT a FROM s.t;"
+                      " CREATE INDEX t_a ON s.t (a); CREATE POLICY p ON s.t USING (a > 0);")
+        members = conn.execute(
+            "SELECT count(*) FROM pg_depend WHERE deptype = 'e' AND refobjid ="
+            " (SELECT oid FROM pg_extension WHERE extname = 'pg_buffercache')").fetchone()
+    assert members is not None and members[0] >= 2  # a view and a function at least
+    catalog = introspect(dsn, schemas=["s"])
+    assert set(catalog.tables) == {"s.t"}
+    assert set(catalog.views) == {"s.v"}
+    assert set(catalog.indexes) == {"s.t_a"}
+    assert set(catalog.policies) == {"s.t.p"}
+    assert not catalog.functions
+    assert set(catalog.extensions) == {"pg_buffercache"}
+    assert not [w for w in catalog.warnings if "buffercache" in f"{w.name} {w.message}"]
