@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pgspec.catalog import Catalog
 from pgspec.errors import SourceError
 from pgspec.sources.dsn import is_dsn
+
+if TYPE_CHECKING:  # the model (pydantic) is imported by the readers, not by the CLI's early reads
+    from pgspec.catalog import Catalog
 
 __all__ = [
     "SUPABASE_INTERNAL_SCHEMAS",
