@@ -26,4 +26,4 @@ def qualified(*parts: str) -> str:
     """``schema.table.column`` with each part quoted only where SQL needs it (through the
     cached ``quote``: the ``key`` of every catalog object is one, asked for again by each
     lookup of the differ; the joined keys are not cached, they would cost memory per object)."""
-    return ".".join([quote(p) for p in parts])
+    return ".".join(map(quote, parts))

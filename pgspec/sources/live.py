@@ -327,7 +327,6 @@ class _Reader:
 
     def constraint(self, row: DictRow) -> Constraint:
         kind = _CONSTRAINT_KINDS[row["contype"]]
-        key = qualified(row["schema"], row["table"], row["name"])
         for flag, wording in (
             (not row["validated"], "is NOT VALID"),
             (not row["enforced"], "is NOT ENFORCED"),
@@ -335,8 +334,9 @@ class _Reader:
             (row["delete_set_columns"], "sets only some columns on delete"),
         ):
             if flag:
-                self.warn("constraint", key, f"the constraint {wording}, which pgspec does not "
-                          "model: compared without it")
+                self.warn("constraint", qualified(row["schema"], row["table"], row["name"]),
+                          f"the constraint {wording}, which pgspec does not model: compared "
+                          "without it")
         foreign = kind == "foreign_key"
         return Constraint(
             schema=row["schema"],
