@@ -352,7 +352,7 @@ def compare_fields(
     language: str | None = None,
 ) -> Iterator[Difference]:
     """Every model field outside ``IDENTITY_FIELDS`` and ``skip``, compared as ``equal`` says."""
-    if expected is actual:
+    if expected is actual or _same_values(expected, actual):
         return
     fields, values = _compared_fields(type(expected), frozenset(skip))
     # Fast path: identical values in every compared field (the common case by far: two reads
@@ -364,6 +364,13 @@ def compare_fields(
         a, b = getattr(expected, field_name), getattr(actual, field_name)
         if not equal(annotation, a, b, language=language):
             yield _changed(object_type, name, field_name, a, b, where)
+
+
+def _same_values(expected: BaseModel, actual: BaseModel) -> bool:
+    """Every field of the two models equal, identity fields included: then no compared field
+    can differ. One comparison of the field dicts in C, the common case of two reads of one
+    schema (a table's columns are shared objects there, so its list compares by identity)."""
+    return type(expected) is type(actual) and expected.__dict__ == actual.__dict__
 
 
 _FIELDS_CACHE: dict[tuple[type, frozenset[str]], tuple[list[tuple[str, Any]], Any]] = {}
@@ -429,6 +436,8 @@ def compare_extension(scope: Scope, key: str, expected: Extension, actual: Exten
 @comparator("table")
 def compare_table(scope: Scope, key: str, expected: Table, actual: Table) -> Iterator[Difference]:
     """Table attributes, RLS as an object of its own, and columns as objects (order ignored)."""
+    if _same_values(expected, actual):
+        return
     where = _location(expected, actual)
     yield from compare_fields("table", key, expected, actual,
                               skip={"columns", "rls_enabled", "rls_forced"})
