@@ -105,12 +105,6 @@ class Scope:
         return schema is None or schema in self.managed
 
 
-def _schema_of(kind: str, obj: Any) -> str | None:
-    if kind == "schema":
-        return obj.name
-    return getattr(obj, "schema_name", None)
-
-
 def _table_key_of(obj: Any) -> str | None:
     return getattr(obj, "table_key", None)
 
@@ -211,24 +205,35 @@ def _object_type(kind: str, obj: Any) -> str:
     return kind
 
 
+def _taking_part(
+    scope: Scope, kind: str, objects: dict[str, Any], expected: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The objects of one kind of one side that take part (``Scope``); ``expected`` is None
+    for the expected side, else its objects of this kind. One loop with the scope's sets in
+    locals: it runs for every object of both sides."""
+    externals, schemas, exclude = scope.externals, scope.schemas, scope.exclude
+    schema_attribute = "name" if kind == "schema" else "schema_name"
+    kept: dict[str, Any] = {}
+    for key, obj in objects.items():
+        if key in externals:
+            continue
+        # Patterns are rare: no table key (a quoted join per object) is built without one.
+        if exclude and scope.excluded(key, _table_key_of(obj)):
+            continue
+        schema = getattr(obj, schema_attribute, None)
+        if schemas is not None:
+            if schema is None or schema in schemas:
+                kept[key] = obj
+        elif expected is None or key in expected or scope.managed_schema(schema):
+            kept[key] = obj
+    return kept
+
+
 def _compare_kind(
     scope: Scope, kind: str, expected: dict[str, Any], actual: dict[str, Any]
 ) -> Iterator[Difference]:
-    def takes_part(key: str, obj: Any, side: str) -> bool:
-        if key in scope.externals:
-            return False
-        # Patterns are rare: no table key (a quoted join per object) is built without one.
-        if scope.exclude and scope.excluded(key, _table_key_of(obj)):
-            return False
-        schema = _schema_of(kind, obj)
-        if scope.schemas is not None:
-            return scope.in_schemas(schema)
-        if side == "expected":
-            return True
-        return key in expected or scope.managed_schema(schema)
-
-    exp = {k: o for k, o in expected.items() if takes_part(k, o, "expected")}
-    act = {k: o for k, o in actual.items() if takes_part(k, o, "actual")}
+    exp = _taking_part(scope, kind, expected, None)
+    act = _taking_part(scope, kind, actual, expected)
 
     for key in sorted(exp.keys() - act.keys()):
         obj = exp[key]
