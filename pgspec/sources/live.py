@@ -27,7 +27,6 @@ import pglast
 import psycopg
 from pglast import ast
 from pglast.stream import RawStream
-from psycopg.rows import DictRow
 
 from pgspec.catalog import (
     Aggregate,
@@ -61,6 +60,7 @@ from pgspec.sources.live_connection import (  # noqa: F401  (LOCK_TIMEOUT and __
     LOCK_TIMEOUT,
     READ_ATTEMPTS,
     CatalogRead,
+    CatalogRow,
     SchemaChanged,
     adopt,
     check_server_version,
@@ -176,7 +176,7 @@ class _Reader:
         #: Default operator class oid -> the type it is the default for.
         self.default_opclasses: dict[int, int] = {}
         #: Indexes whose keys need their CREATE INDEX: (catalog key, INDEXES row).
-        self.pending_indexes: list[tuple[str, DictRow]] = []
+        self.pending_indexes: list[tuple[str, CatalogRow]] = []
 
     def warn(self, object_type: str, name: str, message: str) -> None:
         self.warnings.append(Warning(object_type=object_type, name=name, message=message))
@@ -193,14 +193,14 @@ class _Reader:
         also the order of the warnings."""
         schema_rows, rows = self.source.schema_rows, self.source
         parts: dict[str, Any] = {
-            "schemas": _keyed(Schema(name=r["name"], comment=_schema_comment(r)) for r in schema_rows),
+            "schemas": _keyed(Schema(name=r.name, comment=_schema_comment(r)) for r in schema_rows),
             "extensions": _keyed(
-                Extension(name=r["name"], schema=r["schema"], version=r["version"],
-                          comment=r["comment"])
+                Extension(name=r.name, schema=r.schema, version=r.version,
+                          comment=r.comment)
                 for r in rows["extensions"]
             ),
             "enums": _keyed(
-                Enum(schema=r["schema"], name=r["name"], values=r["labels"], comment=r["comment"])
+                Enum(schema=r.schema, name=r.name, values=r.labels, comment=r.comment)
                 for r in rows["enums"]
             ),
             "domains": _keyed(self.domain(r) for r in rows["domains"]),
@@ -230,68 +230,68 @@ class _Reader:
 
     # ----------------------------------------------------------------------- types
 
-    def domain(self, row: DictRow) -> Domain:
-        name = qualified(row["schema"], row["name"])
+    def domain(self, row: CatalogRow) -> Domain:
+        name = qualified(row.schema, row.name)
         checks: dict[str, str] = {}
-        for check in _json(row["checks"]):
+        for check in _json(row.checks):
             checks[check["name"]] = check["expression"]
             if not check["validated"]:
                 self.warn("domain", name, f"check {check['name']!r} is NOT VALID, which pgspec "
                           "does not model: compared as if validated")
         return Domain(
-            schema=row["schema"],
-            name=row["name"],
-            type=_type(row["type"]),
-            not_null=row["not_null"],
-            default=row["default"],
-            collation=_collation(row["collation_schema"], row["collation_name"]),
+            schema=row.schema,
+            name=row.name,
+            type=_type(row.type),
+            not_null=row.not_null,
+            default=row.default,
+            collation=_collation(row.collation_schema, row.collation_name),
             checks=checks,
-            comment=row["comment"],
+            comment=row.comment,
         )
 
     # ----------------------------------------------------------------------- relations
 
-    def relation(self, row: DictRow) -> tuple[str, Any]:
-        schema, name, relkind = row["schema"], row["name"], row["relkind"]
+    def relation(self, row: CatalogRow) -> tuple[str, Any]:
+        schema, name, relkind = row.schema, row.name, row.relkind
         key = qualified(schema, name)
         if relkind == "c":
             attributes = [
                 Attribute(name=c["name"], type=_type(c["type"]),
                           collation=_collation(*c["collation"]) if c["collation"] else None)
-                for c in _json(row["attributes"]) or ()
+                for c in _json(row.attributes) or ()
             ]
             return "composite_types", CompositeType(
-                schema=schema, name=name, attributes=attributes, comment=row["comment"]
+                schema=schema, name=name, attributes=attributes, comment=row.comment
             )
-        names = list(row["view_columns"] or ())
+        names = list(row.view_columns or ())
         if relkind == "v":
             return "views", View(
-                schema=schema, name=name, query=row["query"],
-                options=_view_options(row["reloptions"]), columns=names, comment=row["comment"],
+                schema=schema, name=name, query=row.query,
+                options=_view_options(row.reloptions), columns=names, comment=row.comment,
             )
-        if row["reloptions"]:
+        if row.reloptions:
             self.warn("table" if relkind in ("r", "p") else "materialized_view", key,
-                      f"storage parameters {', '.join(row['reloptions'])} are not modelled by "
+                      f"storage parameters {', '.join(row.reloptions)} are not modelled by "
                       "pgspec: not compared")
         if relkind == "m":
             return "materialized_views", MaterializedView(
-                schema=schema, name=name, query=row["query"], with_data=row["relispopulated"],
-                columns=names, comment=row["comment"],
+                schema=schema, name=name, query=row.query, with_data=row.relispopulated,
+                columns=names, comment=row.comment,
             )
-        parents = [qualified(*p) for p in _json(row["parents"]) or ()]
-        partition_of = parents[0] if row["relispartition"] and parents else None
+        parents = [qualified(*p) for p in _json(row.parents) or ()]
+        partition_of = parents[0] if row.relispartition and parents else None
         return "tables", Table(
             schema=schema,
             name=name,
-            columns=self.table_columns(key, row["oid"]),
-            rls_enabled=row["relrowsecurity"],
-            rls_forced=row["relforcerowsecurity"],
-            unlogged=row["relpersistence"] == "u",
-            partition_by=row["partition_by"],
+            columns=self.table_columns(key, row.oid),
+            rls_enabled=row.relrowsecurity,
+            rls_forced=row.relforcerowsecurity,
+            unlogged=row.relpersistence == "u",
+            partition_by=row.partition_by,
             partition_of=partition_of,
-            partition_bound=row["partition_bound"],
-            inherits=[] if row["relispartition"] else parents,
-            comment=row["comment"],
+            partition_bound=row.partition_bound,
+            inherits=[] if row.relispartition else parents,
+            comment=row.comment,
         )
 
     def read_columns(self, rows: list[tuple[Any, ...]]) -> None:
@@ -325,65 +325,65 @@ class _Reader:
 
     # ----------------------------------------------------------------------- constraints
 
-    def constraint(self, row: DictRow) -> Constraint:
-        kind = _CONSTRAINT_KINDS[row["contype"]]
+    def constraint(self, row: CatalogRow) -> Constraint:
+        kind = _CONSTRAINT_KINDS[row.contype]
         for flag, wording in (
-            (not row["validated"], "is NOT VALID"),
-            (not row["enforced"], "is NOT ENFORCED"),
-            (row["period"], "uses WITHOUT OVERLAPS / PERIOD"),
-            (row["delete_set_columns"], "sets only some columns on delete"),
+            (not row.validated, "is NOT VALID"),
+            (not row.enforced, "is NOT ENFORCED"),
+            (row.period, "uses WITHOUT OVERLAPS / PERIOD"),
+            (row.delete_set_columns, "sets only some columns on delete"),
         ):
             if flag:
-                self.warn("constraint", qualified(row["schema"], row["table"], row["name"]),
+                self.warn("constraint", qualified(row.schema, row.table, row.name),
                           f"the constraint {wording}, which pgspec does not model: compared "
                           "without it")
         foreign = kind == "foreign_key"
         return Constraint(
-            schema=row["schema"],
-            table=row["table"],
-            name=row["name"],
+            schema=row.schema,
+            table=row.table,
+            name=row.name,
             kind=kind,
             # A CHECK's columns are whatever its expression mentions: not an attribute of its own.
-            columns=[] if kind == "check" else self.names(row["relation"], row["attnums"] or ()),
-            expression=row["expression"],
-            references=qualified(row["ref_schema"], row["ref_table"]) if foreign else None,
+            columns=[] if kind == "check" else self.names(row.relation, row.attnums or ()),
+            expression=row.expression,
+            references=qualified(row.ref_schema, row.ref_table) if foreign else None,
             references_columns=self.referenced(row) if foreign else [],
-            on_delete=_FK_ACTIONS[row["confdeltype"]] if foreign else "no action",
-            on_update=_FK_ACTIONS[row["confupdtype"]] if foreign else "no action",
-            match=_FK_MATCH[row["confmatchtype"]] if foreign else "simple",
-            deferrable=row["condeferrable"],
-            initially_deferred=row["condeferred"],
-            nulls_not_distinct=row["nulls_not_distinct"],
-            include=self.names(row["relation"], (row["index_attnums"] or ())[row["index_key_count"]:]),
+            on_delete=_FK_ACTIONS[row.confdeltype] if foreign else "no action",
+            on_update=_FK_ACTIONS[row.confupdtype] if foreign else "no action",
+            match=_FK_MATCH[row.confmatchtype] if foreign else "simple",
+            deferrable=row.condeferrable,
+            initially_deferred=row.condeferred,
+            nulls_not_distinct=row.nulls_not_distinct,
+            include=self.names(row.relation, (row.index_attnums or ())[row.index_key_count:]),
             # The server sets connoinherit on keys of plain tables too; only a CHECK's means
             # what NO INHERIT says.
-            no_inherit=row["no_inherit"] if kind == "check" else False,
-            definition=row["definition"],
-            comment=row["comment"],
+            no_inherit=row.no_inherit if kind == "check" else False,
+            definition=row.definition,
+            comment=row.comment,
         )
 
-    def referenced(self, row: DictRow) -> list[str]:
+    def referenced(self, row: CatalogRow) -> list[str]:
         """A foreign key's referenced columns: named by the server when COLUMNS did not read
         the referenced table (another schema), else through COLUMNS."""
-        if row["ref_columns"] is not None:
-            return list(row["ref_columns"])
-        return self.names(row["ref_relation"], row["ref_attnums"])
+        if row.ref_columns is not None:
+            return list(row.ref_columns)
+        return self.names(row.ref_relation, row.ref_attnums)
 
     # ----------------------------------------------------------------------- indexes
 
     def indexes(
-        self, opclass_rows: list[DictRow], rows: list[DictRow]
+        self, opclass_rows: list[CatalogRow], rows: list[CatalogRow]
     ) -> dict[str, Index | None]:
         """Indexes by key, in the order read; None where the keys wait for the CREATE INDEX
         (``complete_indexes`` fills those in)."""
-        self.default_opclasses = {r["oid"]: r["opcintype"] for r in opclass_rows}
+        self.default_opclasses = {r.oid: r.opcintype for r in opclass_rows}
         found: dict[str, Index | None] = {}
         for row in rows:
-            key = qualified(row["schema"], row["name"])
-            if not row["valid"]:
+            key = qualified(row.schema, row.name)
+            if not row.valid:
                 self.warn("index", key, "the index is INVALID (a failed CREATE INDEX CONCURRENTLY?)")
-            if row["reloptions"]:
-                self.warn("index", key, f"storage parameters {', '.join(row['reloptions'])} are "
+            if row.reloptions:
+                self.warn("index", key, f"storage parameters {', '.join(row.reloptions)} are "
                           "not modelled by pgspec: not compared")
             keys = self.plain_keys(row)
             if keys is None:
@@ -393,7 +393,7 @@ class _Reader:
                 found[key] = self.index(row, keys)
         return found
 
-    def plain_keys(self, row: DictRow) -> list[IndexKey] | None:
+    def plain_keys(self, row: CatalogRow) -> list[IndexKey] | None:
         """The keys of an index whose every key is plain, as the parse of its CREATE INDEX
         would give them; None when one may not be (see live_queries.INDEXES).
 
@@ -405,15 +405,15 @@ class _Reader:
         Anything else (an opclass default only for a binary-compatible type, say) goes to
         the exact path: the test only ever sends a key there, never away from it.
         """
-        if row["opclass_options"]:
+        if row.opclass_options:
             return None
-        relation = row["relation"]
+        relation = row.relation
         types = self.column_types.get(relation, {})
-        expressions, key_types = row["expressions"], row["key_types"]
+        expressions, key_types = row.expressions, row.key_types
         keys = []
-        for k in range(row["key_count"]):
-            attnum, option = row["attnums"][k], row["options"][k]
-            collation, opclass_type = row["collations"][k], self.default_opclasses.get(row["opclasses"][k])
+        for k in range(row.key_count):
+            attnum, option = row.attnums[k], row.options[k]
+            collation, opclass_type = row.collations[k], self.default_opclasses.get(row.opclasses[k])
             if attnum != 0:
                 column_type = types.get(attnum)
                 if (column_type is None or opclass_type != column_type[0]
@@ -437,11 +437,11 @@ class _Reader:
         sent after the others (usually none is), and parse their keys from it."""
         if not self.pending_indexes:
             return
-        oids = [row["oid"] for _, row in self.pending_indexes]
-        definitions = {r["oid"]: r["definition"]
+        oids = [row.oid for _, row in self.pending_indexes]
+        definitions = {r.oid: r.definition
                        for r in self.source.fetch(q.INDEX_DEFINITIONS, {"oids": oids})}
         for key, row in self.pending_indexes:
-            definition = definitions.get(row["oid"])
+            definition = definitions.get(row.oid)
             if definition is None:
                 # Dropped since the snapshot: the deparser sees the latest catalog.
                 raise SchemaChanged(f"index {key} was dropped during the read")
@@ -452,30 +452,30 @@ class _Reader:
                     self.warn("index", key, f"operator class parameters in {RawStream()(elem)!r} "
                               "are not modelled by pgspec: not compared")
                     elem.opclassopts = None
-                keys.append(index_key_from_node(elem, row["schema"]))
+                keys.append(index_key_from_node(elem, row.schema))
             indexes[key] = self.index(row, keys)
         self.pending_indexes = []
 
-    def index(self, row: DictRow, keys: list[IndexKey]) -> Index:
+    def index(self, row: CatalogRow, keys: list[IndexKey]) -> Index:
         return Index(
-            schema=row["schema"],
-            name=row["name"],
-            table=row["table"],
-            unique=row["unique"],
-            method=row["method"],
+            schema=row.schema,
+            name=row.name,
+            table=row.table,
+            unique=row.unique,
+            method=row.method,
             keys=keys,
-            include=self.names(row["relation"], row["attnums"][row["key_count"]:]),
-            where=row["where"],
-            nulls_not_distinct=row["nulls_not_distinct"],
-            comment=row["comment"],
+            include=self.names(row.relation, row.attnums[row.key_count:]),
+            where=row.where,
+            nulls_not_distinct=row.nulls_not_distinct,
+            comment=row.comment,
         )
 
     # ----------------------------------------------------------------------- routines
 
-    def function(self, row: DictRow) -> Function:
-        types = [_type(t) for t in row["arg_types"]]
-        modes = row["arg_modes"] or ["i"] * len(types)
-        names = row["arg_names"] or []
+    def function(self, row: CatalogRow) -> Function:
+        types = [_type(t) for t in row.arg_types]
+        modes = row.arg_modes or ["i"] * len(types)
+        names = row.arg_names or []
         arguments = []
         for i, arg_type in enumerate(types):
             mode = _ARG_MODES[modes[i]]
@@ -484,31 +484,31 @@ class _Reader:
                     name=(names[i] or None) if i < len(names) else None,
                     type=arg_type,
                     mode=mode,
-                    default=row["arg_defaults"][i] if mode in ("in", "inout", "variadic") else None,
+                    default=row.arg_defaults[i] if mode in ("in", "inout", "variadic") else None,
                 )
             )
-        procedure = row["prokind"] == "p"
-        config = dict(item.partition("=")[::2] for item in row["proconfig"] or ())
+        procedure = row.prokind == "p"
+        config = dict(item.partition("=")[::2] for item in row.proconfig or ())
         return Function(
-            schema=row["schema"],
-            name=row["name"],
+            schema=row.schema,
+            name=row.name,
             kind_of_object="procedure" if procedure else "function",
             arguments=arguments,
-            returns=None if procedure else _type(row["returns"]),
-            returns_set=row["returns_set"],
-            language=row["language"],
-            body=row["body"] or "",
-            volatility=_VOLATILITY[row["provolatile"]],
-            strict=row["proisstrict"],
-            security_definer=row["prosecdef"],
-            leakproof=row["proleakproof"],
-            parallel=_PARALLEL[row["proparallel"]],
+            returns=None if procedure else _type(row.returns),
+            returns_set=row.returns_set,
+            language=row.language,
+            body=row.body or "",
+            volatility=_VOLATILITY[row.provolatile],
+            strict=row.proisstrict,
+            security_definer=row.prosecdef,
+            leakproof=row.proleakproof,
+            parallel=_PARALLEL[row.proparallel],
             config=config,
-            comment=row["comment"],
+            comment=row.comment,
         )
 
-    def trigger(self, row: DictRow) -> Trigger:
-        tgtype = row["tgtype"]
+    def trigger(self, row: CatalogRow) -> Trigger:
+        tgtype = row.tgtype
         if tgtype & _TG_INSTEAD:
             timing = "instead of"
         elif tgtype & _TG_BEFORE:
@@ -517,36 +517,36 @@ class _Reader:
             timing = "after"
         events = sorted(name for bit, name in _TG_EVENTS.items() if tgtype & bit)
         when = None
-        if row["definition"] is not None:
-            stmt = _parse_one(row["definition"], ast.CreateTrigStmt)
+        if row.definition is not None:
+            stmt = _parse_one(row.definition, ast.CreateTrigStmt)
             when = RawStream()(stmt.whenClause) if stmt.whenClause is not None else None
-        raw = bytes(row["args"] or b"")
-        arguments = [a.decode(self.encoding) for a in raw.split(b"\0")[: row["nargs"]]]
+        raw = bytes(row.args or b"")
+        arguments = [a.decode(self.encoding) for a in raw.split(b"\0")[: row.nargs]]
         return Trigger(
-            schema=row["schema"],
-            table=row["table"],
-            name=row["name"],
+            schema=row.schema,
+            table=row.table,
+            name=row.name,
             timing=timing,
             events=events,
-            update_columns=(list(row["update_columns"]) if row["update_columns"] is not None
-                            else self.names(row["relation"], row["update_attnums"] or ())),
+            update_columns=(list(row.update_columns) if row.update_columns is not None
+                            else self.names(row.relation, row.update_attnums or ())),
             level="row" if tgtype & _TG_ROW else "statement",
             when=when,
-            function=qualified(row["function_schema"], row["function_name"]),
+            function=qualified(row.function_schema, row.function_name),
             arguments=arguments,
-            old_table=row["old_table"],
-            new_table=row["new_table"],
-            enabled=_TG_ENABLED[row["enabled"]],
-            constraint=row["is_constraint"],
-            deferrable=row["deferrable"],
-            initially_deferred=row["initially_deferred"],
-            comment=row["comment"],
+            old_table=row.old_table,
+            new_table=row.new_table,
+            enabled=_TG_ENABLED[row.enabled],
+            constraint=row.is_constraint,
+            deferrable=row.deferrable,
+            initially_deferred=row.initially_deferred,
+            comment=row.comment,
         )
 
     # ----------------------------------------------------------------------- the rest
 
-    def unmodelled(self, row: DictRow) -> None:
-        kind, schema, name, detail = row["object_type"], row["schema"], row["name"], row["detail"]
+    def unmodelled(self, row: CatalogRow) -> None:
+        kind, schema, name, detail = row.object_type, row.schema, row.name, row.detail
         if kind == "rule":
             label = qualified(schema, detail, name)
         elif kind == "window function":
@@ -637,12 +637,12 @@ def _collation(schema: str | None, name: str | None) -> str | None:
     return name if schema in (None, "pg_catalog") else qualified(schema, name)
 
 
-def _schema_comment(row: DictRow) -> str | None:
+def _schema_comment(row: CatalogRow) -> str | None:
     """initdb's comment on ``public`` is the server's, not the user's: pg_dump leaves it out,
     and so does this reader, so a database and its dump read the same."""
-    if row["name"] == "public" and row["comment"] == "standard public schema":
+    if row.name == "public" and row.comment == "standard public schema":
         return None
-    return row["comment"]
+    return row.comment
 
 
 def _view_options(reloptions: list[str] | None) -> dict[str, str]:
@@ -657,26 +657,26 @@ def _view_options(reloptions: list[str] | None) -> dict[str, str]:
     return options
 
 
-def _sequence(row: DictRow) -> Sequence:
-    seq_type = _type(row["type"])
+def _sequence(row: CatalogRow) -> Sequence:
+    seq_type = _type(row.type)
     low, high = _SEQ_LIMITS.get(seq_type, (None, None))
-    if row["increment"] < 0:
+    if row.increment < 0:
         default_min, default_max = low, -1
     else:
         default_min, default_max = 1, high
-    owner = _json(row["owned_by"])
+    owner = _json(row.owned_by)
     return Sequence(
-        schema=row["schema"],
-        name=row["name"],
+        schema=row.schema,
+        name=row.name,
         type=seq_type,
-        start=row["start"],
-        increment=row["increment"],
-        min_value=None if row["min_value"] == default_min else row["min_value"],
-        max_value=None if row["max_value"] == default_max else row["max_value"],
-        cache=row["cache"],
-        cycle=row["cycle"],
+        start=row.start,
+        increment=row.increment,
+        min_value=None if row.min_value == default_min else row.min_value,
+        max_value=None if row.max_value == default_max else row.max_value,
+        cache=row.cache,
+        cycle=row.cycle,
         owned_by=qualified(*owner) if owner else None,
-        comment=row["comment"],
+        comment=row.comment,
     )
 
 
@@ -693,56 +693,56 @@ def _proc_ref(pair: list[str] | None) -> str | None:
     return qualified(name) if schema == "pg_catalog" else qualified(schema, name)
 
 
-def _aggregate(row: DictRow) -> Aggregate:
-    modes = row["arg_modes"] or []
-    names = row["arg_names"] or []
+def _aggregate(row: CatalogRow) -> Aggregate:
+    modes = row.arg_modes or []
+    names = row.arg_names or []
     arguments = [
         Argument(name=(names[i] or None) if i < len(names) else None, type=_type(t),
                  mode="variadic" if i < len(modes) and modes[i] == "v" else "in")
-        for i, t in enumerate(row["arg_types"])
+        for i, t in enumerate(row.arg_types)
     ]
-    sortop = row["sortop"]
+    sortop = row.sortop
     return Aggregate(
-        schema=row["schema"],
-        name=row["name"],
+        schema=row.schema,
+        name=row.name,
         arguments=arguments,
-        kind=_AGG_KINDS[row["aggkind"]],
-        direct_arguments=row["direct_arguments"],
-        sfunc=_proc_ref(row["aggtransfn"]) or "",
-        stype=_type(row["stype"]),
-        sspace=row["sspace"],
-        finalfunc=_proc_ref(row["aggfinalfn"]),
-        finalfunc_extra=row["finalfunc_extra"],
-        finalfunc_modify=_AGG_MODIFY[row["finalfunc_modify"]],
-        combinefunc=_proc_ref(row["aggcombinefn"]),
-        serialfunc=_proc_ref(row["aggserialfn"]),
-        deserialfunc=_proc_ref(row["aggdeserialfn"]),
-        initcond=row["initcond"],
-        msfunc=_proc_ref(row["aggmtransfn"]),
-        minvfunc=_proc_ref(row["aggminvtransfn"]),
-        mstype=_type(row["mstype"]) if row["mstype"] else None,
-        msspace=row["msspace"],
-        mfinalfunc=_proc_ref(row["aggmfinalfn"]),
-        mfinalfunc_extra=row["mfinalfunc_extra"],
-        mfinalfunc_modify=_AGG_MODIFY[row["mfinalfunc_modify"]],
-        minitcond=row["minitcond"],
+        kind=_AGG_KINDS[row.aggkind],
+        direct_arguments=row.direct_arguments,
+        sfunc=_proc_ref(row.aggtransfn) or "",
+        stype=_type(row.stype),
+        sspace=row.sspace,
+        finalfunc=_proc_ref(row.aggfinalfn),
+        finalfunc_extra=row.finalfunc_extra,
+        finalfunc_modify=_AGG_MODIFY[row.finalfunc_modify],
+        combinefunc=_proc_ref(row.aggcombinefn),
+        serialfunc=_proc_ref(row.aggserialfn),
+        deserialfunc=_proc_ref(row.aggdeserialfn),
+        initcond=row.initcond,
+        msfunc=_proc_ref(row.aggmtransfn),
+        minvfunc=_proc_ref(row.aggminvtransfn),
+        mstype=_type(row.mstype) if row.mstype else None,
+        msspace=row.msspace,
+        mfinalfunc=_proc_ref(row.aggmfinalfn),
+        mfinalfunc_extra=row.mfinalfunc_extra,
+        mfinalfunc_modify=_AGG_MODIFY[row.mfinalfunc_modify],
+        minitcond=row.minitcond,
         sortop=(sortop[1] if sortop[0] == "pg_catalog" else f"{quote(sortop[0])}.{sortop[1]}") if sortop else None,
-        parallel=_PARALLEL[row["proparallel"]],
-        comment=row["comment"],
+        parallel=_PARALLEL[row.proparallel],
+        comment=row.comment,
     )
 
 
-def _policy(row: DictRow) -> Policy:
+def _policy(row: CatalogRow) -> Policy:
     return Policy(
-        schema=row["schema"],
-        table=row["table"],
-        name=row["name"],
-        command=_POLICY_COMMANDS[row["command"]],
-        permissive=row["permissive"],
-        roles=sorted(row["roles"]),
-        using=row["using"],
-        with_check=row["with_check"],
-        comment=row["comment"],
+        schema=row.schema,
+        table=row.table,
+        name=row.name,
+        command=_POLICY_COMMANDS[row.command],
+        permissive=row.permissive,
+        roles=sorted(row.roles),
+        using=row.using,
+        with_check=row.with_check,
+        comment=row.comment,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow, dict_row, tuple_row
+from psycopg.rows import DictRow, dict_row, namedtuple_row, tuple_row
 
 from pgspec.errors import SourceError, UnsupportedError
 from pgspec.sources import live_queries as q
@@ -223,6 +223,12 @@ def concurrent_ddl(exc: psycopg.Error) -> bool:
 #: (a dict per row costs a tenth of a second and several times the memory at 3,000 tables).
 _TUPLE_ROWS = frozenset({"columns"})
 
+#: A row of the other catalog queries: a named tuple whose fields are the query's column
+#: names (``row.schema``). psycopg makes one class per result shape; a row costs little more
+#: than a plain tuple, where a dict per row made fetching the constraints, indexes and
+#: relations of 3,000 tables take twice as long (22 -> 11 ms for the constraints alone).
+CatalogRow = Any
+
 
 class CatalogRead:
     """One read of a database's catalog, under way: the read-only transaction, the selected
@@ -252,9 +258,9 @@ class CatalogRead:
         try:
             self.queries = q.queries(self.conn.info.server_version)
             selected = sorted(set(schemas)) if schemas is not None else []
-            self.schema_rows: list[DictRow] = self.fetch(
+            self.schema_rows: list[CatalogRow] = self.fetch(
                 q.SCHEMAS, {"all": schemas is None, "schemas": selected})
-            self._params = {"schemas": [row["name"] for row in self.schema_rows]}
+            self._params = {"schemas": [row.name for row in self.schema_rows]}
             self._thread = threading.Thread(target=self._send, name="pgspec-catalog-read",
                                             daemon=True)
             self._thread.start()
@@ -265,13 +271,12 @@ class CatalogRead:
     def fetch(
         self, query: sql.Composable, params: dict[str, Any], tuples: bool = False
     ) -> list[Any]:
-        """All rows of one query: dicts, or plain tuples where ``tuples`` (a large result
-        read by position). Only the thread sends while it runs; the caller may send after
-        ``finish()``."""
+        """All rows of one query: named tuples (``CatalogRow``), or plain tuples where
+        ``tuples`` (a large result read by position). Only the thread sends while it runs; the
+        caller may send after ``finish()``."""
         self.count += 1
-        if tuples:
-            return self.conn.cursor(row_factory=tuple_row).execute(query, params).fetchall()
-        return self.conn.execute(query, params).fetchall()
+        factory = tuple_row if tuples else namedtuple_row
+        return self.conn.cursor(row_factory=factory).execute(query, params).fetchall()
 
     def _send(self) -> None:
         try:

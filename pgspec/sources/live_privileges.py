@@ -56,13 +56,13 @@ def _type(text: str) -> str:
 
 
 def _key(row: Mapping[str, Any]) -> str:
-    if row["on"] == "schema":
-        return qualified(row["name"])
-    if row["on"] == "column":
-        return qualified(row["schema"], row["name"], row["column"])
-    key = qualified(row["schema"], row["name"])
-    if row["on"] in ("function", "procedure"):
-        key += f"({', '.join(_type(t) for t in row['args'] or ())})"
+    if row.on == "schema":
+        return qualified(row.name)
+    if row.on == "column":
+        return qualified(row.schema, row.name, row.column)
+    key = qualified(row.schema, row.name)
+    if row.on in ("function", "procedure"):
+        key += f"({', '.join(_type(t) for t in row.args or ())})"
     return key
 
 
@@ -75,11 +75,11 @@ def privilege_parts(
     Grants are kept only for objects the reader found (objects of extensions are not)."""
     grants: dict[str, Grant] = {}
     owners: dict[str, str] = {}
-    rows = sorted(acl_rows, key=lambda r: r["on"] == "column")  # owners first, then columns
+    rows = sorted(acl_rows, key=lambda r: r.on == "column")  # owners first, then columns
     for row in rows:
-        on, key = row["on"], _key(row)
+        on, key = row.on, _key(row)
         if on == "column":
-            table_key = qualified(row["schema"], row["name"])
+            table_key = qualified(row.schema, row.name)
             if not any(table_key in parts.get(s, {}) for s in ("tables", "views", "materialized_views")):
                 continue
             owner = owners.get(table_key)
@@ -87,16 +87,16 @@ def privilege_parts(
             found = next(((s, parts[s][key]) for s in _STORES[on] if key in parts.get(s, {})), None)
             if found is None:
                 continue
-            owner = row["owner"]
+            owner = row.owner
             owners[key] = owner
-        for grant in grant_records(on, row["schema"], key, _acl(row["acl"]), owner):
+        for grant in grant_records(on, row.schema, key, _acl(row.acl), owner):
             grants[grant.key] = grant
     defaults: dict[str, DefaultPrivilege] = {}
     for row in default_rows:
-        target = _DEFAULT_TARGETS.get(row["objtype"])
+        target = _DEFAULT_TARGETS.get(row.objtype)
         if target is None:
             continue
-        for rec in default_records(row["role"], row["schema"], target, _acl(row["acl"])):
+        for rec in default_records(row.role, row.schema, target, _acl(row.acl)):
             defaults[rec.key] = rec
     return {
         "owners": dict(sorted(owners.items())),
