@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pgspec import naming
 from pgspec.catalog import (
@@ -46,6 +46,18 @@ from pgspec.spec.positions import Pos
 #: ``parse_index_element`` remembered by text: an IndexKey is immutable, and index keys repeat
 #: (``account_id``, ``created_at DESC``) across tables.
 _index_element = lru_cache(maxsize=4096)(parse_index_element)
+
+_In = TypeVar("_In", bound=m.In)
+
+
+def _long_form(model: type[_In], **values: Any) -> _In:
+    """The mapping form of a shorthand (``id: uuid`` is ``{type: uuid}``, ``rls: true`` is
+    ``{enabled: true}``) from values that validating the file already checked. Constructed, not
+    validated again: the input models build their validators on first use (``models.In``), and
+    validating here would build a second one per model, outside the file's, on every load.
+    """
+    return model.model_construct(**values)
+
 
 #: Catalog attribute for each object kind the builder stores.
 _ATTR = {
@@ -202,7 +214,7 @@ class Builder:
         items = {n: None for n in section} if isinstance(section, list) else section
         for i, (name, value) in enumerate(items.items()):
             pos = root.at("extensions", i if isinstance(section, list) else name)
-            value = value or m.ExtensionIn()
+            value = value or _long_form(m.ExtensionIn)
             obj = Extension(
                 name=name,
                 schema=value.schema_name,
@@ -245,7 +257,7 @@ class Builder:
     # ---------------------------------------------------------------- types, sequences
 
     def _enum(self, schema: str, name: str, value: Any, pos: Pos) -> None:
-        spec = value if isinstance(value, m.EnumIn) else m.EnumIn(values=value)
+        spec = value if isinstance(value, m.EnumIn) else _long_form(m.EnumIn, values=value)
         if len(set(spec.values)) != len(spec.values):
             self.problem(pos, f"enum {name!r} lists a value twice")
         self.claim(self.type_names, schema, name, "enum", pos, "type")
@@ -283,7 +295,7 @@ class Builder:
         self.claim(self.relations, schema, name, "composite type", pos, "relation")
         attributes = []
         for aname, value in spec.attributes.items():
-            attr = value if isinstance(value, m.AttributeIn) else m.AttributeIn(type=value)
+            attr = value if isinstance(value, m.AttributeIn) else _long_form(m.AttributeIn, type=value)
             apos = pos.at("attributes", aname)
             atype = self.type_of(attr.type, schema, apos.child("type") if isinstance(value, m.AttributeIn) else apos)
             if atype is not None:
@@ -370,7 +382,7 @@ class Builder:
         pk_pos: Pos | None = None
         for cname, value in spec.columns.items():
             cpos = pos.at("columns", cname)
-            col = value if isinstance(value, m.ColumnIn) else m.ColumnIn(type=value)
+            col = value if isinstance(value, m.ColumnIn) else _long_form(m.ColumnIn, type=value)
             built = self._column(schema, name, cname, col, cpos, isinstance(value, m.ColumnIn), constraints)
             if built is None:
                 continue
@@ -395,7 +407,7 @@ class Builder:
             if pk_pos is not None:
                 self.problem(ppos, f"table {name!r} declares its primary key twice (also at line {pk_pos.line})")
             else:
-                pkin = pk if isinstance(pk, m.PrimaryKeyIn) else m.PrimaryKeyIn(columns=pk)
+                pkin = pk if isinstance(pk, m.PrimaryKeyIn) else _long_form(m.PrimaryKeyIn, columns=pk)
                 if known(pkin.columns, ppos, "primary_key") and known(pkin.include, ppos, "primary_key include"):
                     constraints.append(
                         (
@@ -435,7 +447,7 @@ class Builder:
 
         for uname, value in spec.unique.items():
             upos = pos.at("unique", uname)
-            uin = value if isinstance(value, m.UniqueIn) else m.UniqueIn(columns=value)
+            uin = value if isinstance(value, m.UniqueIn) else _long_form(m.UniqueIn, columns=value)
             if known(uin.columns, upos, "unique") and known(uin.include, upos, "unique include"):
                 constraints.append(
                     (
@@ -457,7 +469,7 @@ class Builder:
                 )
         for kname, value in spec.checks.items():
             kpos = pos.at("checks", kname)
-            kin = value if isinstance(value, m.CheckIn) else m.CheckIn(expression=value)
+            kin = value if isinstance(value, m.CheckIn) else _long_form(m.CheckIn, expression=value)
             if self.sql_ok(lambda e=kin.expression: sqlcheck.check_expression(e, "check"), kpos):
                 constraints.append(
                     (
@@ -511,7 +523,7 @@ class Builder:
             )
         for xname, value in spec.exclude.items():
             xpos = pos.at("exclude", xname)
-            xin = value if isinstance(value, m.ExcludeIn) else m.ExcludeIn(definition=value)
+            xin = value if isinstance(value, m.ExcludeIn) else _long_form(m.ExcludeIn, definition=value)
             if self.sql_ok(lambda d=xin.definition: sqlcheck.check_definition(d), xpos):
                 constraints.append(
                     (
@@ -531,7 +543,7 @@ class Builder:
                 )
         if spec.partition_by is not None:
             self.sql_ok(lambda: sqlcheck.check_partition_by(spec.partition_by), pos.child("partition_by"))
-        rls = spec.rls if isinstance(spec.rls, m.RlsIn) else m.RlsIn(enabled=spec.rls)
+        rls = spec.rls if isinstance(spec.rls, m.RlsIn) else _long_form(m.RlsIn, enabled=spec.rls)
         table = Table(
             schema=schema,
             name=name,
@@ -695,7 +707,7 @@ class Builder:
                 ref_columns = ref_in.columns
             else:
                 ref = self._reference(ref_in, schema, rpos)
-                options = m.ReferenceIn(table="-")
+                options = _long_form(m.ReferenceIn, table="-")
                 ref_columns = ref.columns if ref else None
             if ref is not None:
                 constraints.append(
