@@ -14,12 +14,10 @@ import argparse
 import gc
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from pgspec.errors import PgspecError, SourceError
-from pgspec.files import write_files
 
 #: Report formats offered on the command line (must match ``report.FORMATS``; kept literal so
 #: building the parser does not import the reporter).
@@ -151,6 +149,8 @@ def _main(args_list: list[str]) -> int:
         return _compare(args)
     except PgspecError as exc:
         if args.traceback:
+            import traceback
+
             traceback.print_exc()
         print(f"pgspec: {exc}", file=sys.stderr)
         return 2
@@ -181,6 +181,8 @@ def _render(args: argparse.Namespace) -> int:
         return 0
     if args.check:
         return check_files(files, spec=args.spec, update=_update_command(args))
+    from pgspec.files import write_files
+
     for directory in sorted({path.parent for path in files}):
         write_files(directory, {path.name: text for path, text in files.items() if path.parent == directory})
     return 0

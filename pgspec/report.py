@@ -12,12 +12,13 @@ contract"): scripts depend on it.
 * ``markdown``: a summary table for ``$GITHUB_STEP_SUMMARY`` or a pull-request comment.
 
 ``render_targets`` formats the one-row-per-target summary of ``verify`` against many targets.
+
+``difflib`` and ``html`` are imported by the functions that print values, not at the top: a
+clean ``verify`` (the everyday case, timed at every start-up) prints none.
 """
 
 from __future__ import annotations
 
-import difflib
-import html
 import json
 import os
 import sys
@@ -161,6 +162,8 @@ def _value_lines(expected: Any, actual: Any, color: bool) -> list[str]:
     """``-`` expected / ``+`` actual; a multi-line text (a body, a query) as a line diff."""
     old, new = _show(expected), _show(actual)
     if "\n" in old or "\n" in new:
+        import difflib
+
         lines = []
         for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=2):
             if line.startswith(("---", "+++")):
@@ -272,6 +275,8 @@ def _annotation_message(diffs: Sequence[Difference], actual_label: str) -> list[
         else:
             old, new = _show(diff.expected), _show(diff.actual)
             if "\n" in old or "\n" in new:
+                import difflib
+
                 lines.append(f"{diff.attribute} differs:")
                 lines.extend(
                     line
@@ -340,11 +345,15 @@ ROW_LIMIT = 200
 def _md_code(text: str) -> str:
     """Inline code safe in a table cell: HTML-escaped, pipes as entities (GFM splits cells on
     ``|`` before it parses code spans), no line breaks."""
+    import html
+
     escaped = html.escape(text, quote=False).replace("|", "&#124;").replace("\n", " ")
     return f"<code>{escaped}</code>"
 
 
 def _md_text(text: str) -> str:
+    import html
+
     return html.escape(text, quote=False).replace("|", "\\|")
 
 
@@ -391,6 +400,8 @@ def _md_details(diff: Difference) -> list[str]:
     old, new = _show(diff.expected), _show(diff.actual)
     head = f"<details><summary>{_md_text(diff.name)}: {_md_text(diff.attribute or '')} in full</summary>"
     if "\n" in old or "\n" in new:
+        import difflib
+
         body = "\n".join(
             line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), "expected", "actual",
                                                   lineterm="")

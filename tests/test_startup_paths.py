@@ -132,6 +132,33 @@ def test_a_spec_only_command_does_not_load_psycopg() -> None:
     assert "pgspec.devdb" not in modules
 
 
+def test_a_clean_comparison_loads_only_what_it_uses() -> None:
+    """No differences: no value is printed (difflib, html), no body differs (normalize.bodies),
+    and the seed's SQL bodies parse as statements (the standard-body reader, pgspec.deps)."""
+    modules = _modules_after("diff", "schema/", "schema/")
+    assert "pgspec.normalize" in modules and "pgspec.report" in modules
+    assert not {"pgspec.deps", "pgspec.normalize.bodies", "difflib", "html", "pgspec.files"} & modules
+
+
+def test_the_input_models_build_their_validators_on_first_use() -> None:
+    """Importing the spec models builds no validator; validating a file builds FileIn's (once,
+    for the whole tree), and the builder's shorthand expansions build none of their own."""
+    code = (
+        "import sys\nimport pgspec.spec.models as m\n"
+        "before = [n for n in dir(m) if n.endswith('In') and getattr(getattr(m, n), '__pydantic_complete__', False)]\n"
+        "from pgspec.sources.spec import load_spec\nload_spec('schema/')\n"
+        "after = [n for n in dir(m) if n.endswith('In') and getattr(getattr(m, n), '__pydantic_complete__', False)]\n"
+        "print(' '.join(before)); print(' '.join(after))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    before, after = proc.stdout.splitlines()
+    # Two models have instances as field defaults (``ViewIn.options``, ``FileIn.external``).
+    assert set(before.split()) <= {"ViewOptionsIn", "ExternalIn"}
+    assert "FileIn" in after.split()
+    assert "ColumnIn" not in after.split()
+
+
 def test_version_loads_no_model() -> None:
     code = "import sys\nfrom pgspec.cli import main\nmain(['--version'])\nprint(' '.join(sorted(sys.modules)))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pgspec.errors import SqlError
-from pgspec.normalize.bodies import canonical_body
 from pgspec.normalize.expressions import (
     canonical_definition,
     canonical_expression,
@@ -39,6 +38,8 @@ _TREES: dict[str, Callable[[str], object]] = {
 def canonical(kind: str, text: str, *, language: str | None = None) -> str:
     """The canonical form of a fragment of ``kind``; bodies need their ``language``."""
     if kind == "body":
+        from pgspec.normalize.bodies import canonical_body  # only bodies that differ get here
+
         return canonical_body(language or "plpgsql", text)
     try:
         func = _BY_KIND[kind]

@@ -148,12 +148,19 @@ def check_body(
     if lang not in ("sql", "plpgsql"):
         return
     if lang == "sql":
-        from pgspec.deps import standard_body_refs
-
-        # A SQL-standard body (BEGIN ATOMIC ... END, RETURN expr) is a clause of CREATE
-        # FUNCTION, not a string: it parses only there.
-        if body.strip() and standard_body_refs(body) is None:
+        if not body.strip():
+            return
+        try:
             _check_parses(body, "sql body", _short(body))
+        except SqlError:
+            from pgspec.deps import standard_body_refs
+
+            # A SQL-standard body (BEGIN ATOMIC ... END, RETURN expr) is a clause of CREATE
+            # FUNCTION, not a string: it parses only there. Asked only of a body that does not
+            # parse as statements (most bodies are strings), so a spec without standard bodies
+            # never loads the dependency reader.
+            if standard_body_refs(body) is None:
+                raise
         return
     params = []
     for arg in arguments:
