@@ -109,3 +109,25 @@ def test_an_extensions_views_and_functions_stay_out(any_pg, make_db) -> None:
     assert not catalog.functions
     assert set(catalog.extensions) == {"pg_buffercache"}
     assert not [w for w in catalog.warnings if "buffercache" in f"{w.name} {w.message}"]
+
+
+def test_an_inspected_views_text_is_the_servers_text(any_pg, make_db, tmp_path) -> None:
+    """The live reader trims pg_get_viewdef's leading space as the spec loader trims a query,
+    so a spec ``pgspec inspect`` wrote holds the very text the server prints: verifying it
+    compares the two as strings, no parse. A whitespace-only difference stays no difference."""
+    from pgspec.inspect import inspect_source, write_spec
+    from pgspec.sources.spec import load_spec
+
+    dsn = make_db(server=any_pg)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA s; CREATE TABLE s.t (a int, b text);"
+                     " CREATE VIEW s.v AS SELECT a, upper(b) AS b FROM s.t WHERE a > 0;"
+                     " CREATE MATERIALIZED VIEW s.m AS SELECT a FROM s.t WITH NO DATA;")
+        raw = conn.execute("SELECT pg_get_viewdef('s.v'::regclass)").fetchone()
+    assert raw is not None and raw[0] != raw[0].strip()  # what the server prints is untrimmed
+    live = introspect(dsn, schemas=["s"])
+    assert live.views["s.v"].query == raw[0].strip()
+    write_spec(inspect_source(dsn, schemas=["s"]), tmp_path / "spec")
+    spec = load_spec(tmp_path / "spec")
+    assert spec.views["s.v"].query == live.views["s.v"].query
+    assert spec.materialized_views["s.m"].query == live.materialized_views["s.m"].query
