@@ -70,3 +70,26 @@ def test_bad_or_deep_yaml_is_a_spec_error(text: str) -> None:
 def test_duplicate_key_names_both_lines() -> None:
     with pytest.raises(SpecError, match=r"duplicate key 'a' \(first at line 1\)"):
         parse_yaml("a: 1\nb: 2\na: 3\n", "dup.yaml")
+
+
+@pytest.mark.skipif(yaml_loader._PlainReader is None, reason="PyYAML without libyaml")
+def test_plain_documents_skip_the_node_graph_and_read_the_same() -> None:
+    """The seed's files are plain documents, read straight from libyaml's events, with the
+    loaders' data, lines and number texts; a document with an anchor, a merge key or a
+    duplicate key is not plain and goes to the loaders (which report its problems)."""
+    for path in sorted((ROOT / "schema").rglob("*.yaml")):
+        text = path.read_text()
+        reader = yaml_loader._PlainReader(text)
+        try:
+            got = reader.document()
+        finally:
+            reader.dispose()
+        assert _deep(got) == _deep(_pure(text))
+    for text in (TRICKY, "a: &x 1\nb: *x\n", "a: 1\na: 2\n", "a: !!str 5\n", "? [a]\n: 1\n"):
+        reader = yaml_loader._PlainReader(text)
+        try:
+            with pytest.raises(yaml_loader._NotPlain):
+                reader.document()
+        finally:
+            reader.dispose()
+    assert _deep(parse_yaml(TRICKY, "t.yaml")) == _deep(_pure(TRICKY))

@@ -154,6 +154,103 @@ for _loader in (_LineLoader, _FastLineLoader):
         _loader.add_constructor("tag:yaml.org,2002:float", _Positions.construct_yaml_float)
 
 
+class _NotPlain(Exception):
+    """The document uses something only the loaders handle (an anchor, an alias, an explicit
+    tag, a merge key, a duplicate key, a complex key, deep nesting, several documents)."""
+
+
+_STR, _NULL, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+#: Nesting the plain reader follows (specs nest a few levels); deeper goes to the loaders.
+_PLAIN_DEPTH = 64
+
+_PlainReader: Any = None
+if _CParser is not None:
+
+    class _PlainReader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[no-redef]
+        """libyaml's events turned straight into positioned data, without PyYAML's node graph.
+
+        A spec is a plain document (mappings, sequences and scalars, no anchors or tags): for
+        one, composing nodes and then constructing data from them was most of reading it. The
+        scalars are resolved and constructed by the same resolver and constructor the loaders
+        use; anything else raises ``_NotPlain`` and the document is read by ``_FastLineLoader``.
+        """
+
+        yaml_implicit_resolvers = _Positions.yaml_implicit_resolvers
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+        def document(self) -> Any:
+            events = yaml.events
+            self.get_event()  # StreamStartEvent
+            if not isinstance(self.get_event(), events.DocumentStartEvent):
+                raise _NotPlain
+            data = self._value(self.get_event(), 0)
+            if not isinstance(self.get_event(), events.DocumentEndEvent) or not isinstance(
+                self.get_event(), events.StreamEndEvent
+            ):
+                raise _NotPlain
+            return data
+
+        def _value(self, event: Any, depth: int) -> Any:
+            if event.anchor is not None or event.tag not in (None, "!"):
+                raise _NotPlain
+            kind = type(event)
+            if kind is yaml.events.ScalarEvent:
+                return self._scalar(event)
+            if depth >= _PLAIN_DEPTH:
+                raise _NotPlain
+            if kind is yaml.events.MappingStartEvent:
+                data = YamlMap()
+                lines: dict[Any, int] = {}
+                data.lines = lines
+                data.line = event.start_mark.line + 1
+                while True:
+                    key_event = self.get_event()
+                    if type(key_event) is yaml.events.MappingEndEvent:
+                        return data
+                    if type(key_event) is not yaml.events.ScalarEvent:
+                        raise _NotPlain
+                    key = self._value(key_event, depth + 1)
+                    if key in lines:
+                        raise _NotPlain
+                    data[key] = self._value(self.get_event(), depth + 1)
+                    lines[key] = key_event.start_mark.line + 1
+            if kind is yaml.events.SequenceStartEvent:
+                items = YamlList()
+                item_lines: list[int] = []
+                items.lines = item_lines
+                items.line = event.start_mark.line + 1
+                while True:
+                    item = self.get_event()
+                    if type(item) is yaml.events.SequenceEndEvent:
+                        return items
+                    item_lines.append(item.start_mark.line + 1)
+                    items.append(self._value(item, depth + 1))
+            raise _NotPlain
+
+        def _scalar(self, event: Any) -> Any:
+            tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
+            if tag == _STR:
+                return event.value
+            if tag == _NULL:
+                return None
+            if tag == _BOOL:
+                return self.bool_values[event.value.lower()]
+            if tag == _INT:
+                number = YamlInt(self.construct_yaml_int(yaml.ScalarNode(tag, event.value)))
+                number.text = event.value
+                return number
+            if tag == _FLOAT:
+                real = YamlFloat(self.construct_yaml_float(yaml.ScalarNode(tag, event.value)))
+                real.text = event.value
+                return real
+            raise _NotPlain  # a merge key, ``=``, or a tag the loaders decide about
+
+
 @dataclass(frozen=True)
 class SpecFile:
     """One spec file: the name errors use for it, and its top-level mapping."""
@@ -174,6 +271,14 @@ def display_name(path: Path) -> str:
 
 def parse_yaml(text: str, name: str) -> Any:
     """YAML text to positioned data; every YAML problem becomes a SpecError at its line."""
+    if _PlainReader is not None:
+        plain = _PlainReader(text)
+        try:
+            return plain.document()
+        except (_NotPlain, yaml.YAMLError):
+            pass  # read below, by the loaders (which also report any problem)
+        finally:
+            plain.dispose()
     if _FastLineLoader is not None:
         fast = _FastLineLoader(text)
         fast.file_name = name
