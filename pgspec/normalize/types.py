@@ -151,6 +151,14 @@ def format_type_name(node: ast.TypeName, default_schema: str = "public") -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
+def cast_statements(source: str) -> tuple[ast.RawStmt, ...]:
+    """``SELECT NULL::source`` as pglast parses it (its ParseError raised as is), remembered:
+    a spec's every column asks three questions of its type (canonical spelling, serial, user
+    type) and columns share a few types. The trees are shared: read them, never change them."""
+    return pglast.parse_sql(f"SELECT NULL::{source}")
+
+
 @lru_cache(maxsize=65536)
 def canonical_type(text: str, default_schema: str = "public") -> str:
     """``format_type`` spelling of a type written any way PostgreSQL accepts.
@@ -166,7 +174,7 @@ def canonical_type(text: str, default_schema: str = "public") -> str:
     if not source:
         raise SqlError("empty type name")
     try:
-        stmt = pglast.parse_sql(f"SELECT NULL::{source}")
+        stmt = cast_statements(source)
     except pglast.parser.ParseError as exc:
         raise SqlError(f"invalid type {text!r}: {exc.args[0]}") from None
     if len(stmt) != 1:

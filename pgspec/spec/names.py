@@ -17,7 +17,13 @@ from pglast.stream import RawStream
 
 from pgspec.catalog import Argument
 from pgspec.errors import SqlError
-from pgspec.normalize.types import BUILTIN_TYPES, SERIAL_TYPES, canonical_type, format_type_name
+from pgspec.normalize.types import (
+    BUILTIN_TYPES,
+    SERIAL_TYPES,
+    canonical_type,
+    cast_statements,
+    format_type_name,
+)
 from pgspec.quoting import qualified
 
 
@@ -90,6 +96,14 @@ def _reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...
 
 def parse_function_name(text: str, default_schema: str) -> tuple[str, str, list[str] | None]:
     """``schema.name(argtypes)`` as (schema, name, canonical argument types or None if omitted)."""
+    schema, name, types = _function_name(text, default_schema)
+    return schema, name, list(types) if types is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _function_name(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...] | None]:
+    """parse_function_name's answer, remembered: every trigger names its function, and many
+    triggers share one (``update_updated_at_column``)."""
     source = text.strip()
     stmt = _single(f"DROP FUNCTION {source}", text, "function")
     if not isinstance(stmt, ast.DropStmt) or len(stmt.objects) != 1:
@@ -104,8 +118,7 @@ def parse_function_name(text: str, default_schema: str) -> tuple[str, str, list[
         raise SqlError(f"invalid function {text!r}: write schema.name(argument types)")
     if obj.args_unspecified:
         return schema, name, None
-    types = [format_type_name(t, default_schema) for t in obj.objargs or ()]
-    return schema, name, types
+    return schema, name, tuple(format_type_name(t, default_schema) for t in obj.objargs or ())
 
 
 def function_key(schema: str, name: str, types: list[str]) -> str:
@@ -122,7 +135,7 @@ def serial_base(text: str) -> str | None:
     parse tree was a tenth of loading a spec.
     """
     try:
-        stmts = pglast.parse_sql(f"SELECT NULL::{text}")
+        stmts = cast_statements(text)
     except pglast.parser.ParseError:
         return None
     target = stmts[0].stmt.targetList[0].val if len(stmts) == 1 else None
@@ -148,7 +161,7 @@ def user_type_parts(canonical: str) -> tuple[str, str] | None:
     """(schema, name) of a canonical type that is not built in, else None (remembered by text,
     like ``serial_base``: every column asks, and columns share a few types)."""
     text = canonical.removeprefix("SETOF ")
-    stmts = pglast.parse_sql(f"SELECT NULL::{text}")
+    stmts = cast_statements(text)
     node = stmts[0].stmt.targetList[0].val.typeName
     names = [n.sval for n in node.names]
     if len(names) == 2 and names[0] == "pg_catalog":
