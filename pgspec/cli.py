@@ -259,10 +259,21 @@ def _compare(args: argparse.Namespace) -> int:
 def _start_reads_early(args: argparse.Namespace) -> bool:
     """``diff`` of databases: start reading them before the differ, the model and the rest
     are imported (a fifth of a second the servers would otherwise wait for). Only where
-    neither side's scope depends on the other's, as ``open_comparison`` reads them then."""
+    neither side's scope depends on the other's, as ``open_comparison`` reads them then.
+    ``verify --dsn`` of one database: the spec decides the schemas, so only the connection
+    is opened early, while the spec loads."""
+    from pgspec.sources.dsn import is_dsn
+
+    if args.command == "verify":
+        dsns = args.dsn or []
+        if args.targets or len(dsns) != 1 or not is_dsn(dsns[0]):
+            return False
+        from pgspec.sources.live_connection import start_connecting
+
+        start_connecting(dsns[0])
+        return True
     if args.command != "diff" or args.dev_db:
         return False
-    from pgspec.sources.dsn import is_dsn
 
     if not is_dsn(args.expected):
         return False

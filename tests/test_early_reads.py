@@ -88,3 +88,68 @@ def test_the_collector_is_on_again_after_reads_and_failed_reads(db: str) -> None
         assert not gc.isenabled()  # a caller's choice is left as it was
     finally:
         gc.enable()
+
+
+def _sessions_drop_to_zero(dsn: str, within: float = 3.0) -> bool:
+    """Whether pgspec's sessions end soon (a connection opened for nobody closes once open)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while _pgspec_sessions(dsn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _pgspec_sessions(dsn) == 0
+
+
+def test_verify_dsn_takes_the_connection_opened_while_the_spec_loads(
+    run: Run, db: str, tmp_path: Path
+) -> None:
+    run_sql(db, SCHEMA)
+    assert run("inspect", db, "-o", tmp_path / "spec")[0] == 0
+    code, out, err = run("verify", "--spec", tmp_path / "spec", "--dsn", db)
+    assert code == 0 and out.strip().endswith("no differences"), err
+    assert live_connection._connecting == {}  # taken by the read
+    assert _pgspec_sessions(db) == 0
+    run_sql(db, "ALTER TABLE t ADD COLUMN extra int;")
+    code, out, _ = run("verify", "--spec", tmp_path / "spec", "--dsn", db)
+    assert code == 1 and "public.t.extra" in out
+
+
+def test_verify_dsn_connection_errors_are_the_usual_one_line(
+    run: Run, db: str, tmp_path: Path
+) -> None:
+    run_sql(db, SCHEMA)
+    assert run("inspect", db, "-o", tmp_path / "spec")[0] == 0
+    wrong = db + " password=s3cret-wrong user=no_such_role_here"
+    code, out, err = run("verify", "--spec", tmp_path / "spec", "--dsn", wrong)
+    assert (code, out) == (2, "")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("pgspec: cannot connect to ")
+    assert "no_such_role_here" in lines[0] and "s3cret" not in err
+    assert live_connection._connecting == {}
+
+
+def test_a_spec_error_does_not_wait_for_the_early_connection(
+    run: Run, db: str, tmp_path: Path
+) -> None:
+    import socket
+    import time
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tables:\n  t:\n    columns: [\n")
+    # A server that never answers: the TCP handshake completes (the listening socket's
+    # backlog), then the connect waits its whole timeout for a reply that never comes.
+    with socket.socket() as silent_server:
+        silent_server.bind(("127.0.0.1", 0))
+        silent_server.listen(8)
+        port = silent_server.getsockname()[1]
+        silent = f"host=127.0.0.1 port={port} dbname=x user=x connect_timeout=20"
+        started = time.monotonic()
+        code, out, err = run("verify", "--spec", bad, "--dsn", silent)
+        assert (code, out) == (2, "")
+        assert "bad.yaml" in err and str(port) not in err
+        assert time.monotonic() - started < 5
+        assert live_connection._connecting == {}
+    # A reachable server's connection, opened for a spec that failed, is closed once open.
+    code, _, err = run("verify", "--spec", bad, "--dsn", db)
+    assert code == 2 and "bad.yaml" in err
+    assert _sessions_drop_to_zero(db)
