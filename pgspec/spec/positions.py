@@ -3,7 +3,6 @@ back to the line of the key that caused them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,37 +11,57 @@ from pgspec.errors import Problem
 from pgspec.spec.models import SHAPE_TAGS
 
 
-@dataclass(frozen=True)
 class Pos:
     """A place in the spec: the data found there and its line, and for data a trait brought,
     ``origin``: the table's ``traits:`` entry (file, line) that objects made there report.
 
     Lines of trait-brought data are lines of the trait's definition, so ``file`` switches to
     the trait's file when a cursor enters it; mistakes in a trait are shown where it is written.
+
+    A value (never changed once made), written as a slotted class rather than a frozen
+    dataclass: a large spec makes hundreds of thousands of positions, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) cost four times as much per position.
     """
 
-    file: str
-    node: Any
-    line: int
-    origin: tuple[str, int] | None = None
+    __slots__ = ("file", "line", "node", "origin")
+
+    def __init__(self, file: str, node: Any, line: int, origin: tuple[str, int] | None = None) -> None:
+        self.file = file
+        self.node = node
+        self.line = line
+        self.origin = origin
+
+    def __repr__(self) -> str:
+        return f"Pos(file={self.file!r}, node={self.node!r}, line={self.line!r}, origin={self.origin!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Pos:
+            return NotImplemented
+        return (self.file, self.node, self.line, self.origin) == (
+            other.file, other.node, other.line, other.origin  # type: ignore[attr-defined]
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.node, self.line, self.origin))
 
     def child(self, key: Any) -> Pos:
         """The position of ``key`` below this one (this position again when it is absent)."""
         node = self.node
-        file, origin = self.file, self.origin
-        if isinstance(node, dict) and key in node:
-            value = node[key]
-            line = getattr(node, "lines", {}).get(key, self.line)
-            brought = (getattr(node, "sources", None) or {}).get(key)
-            if brought is not None:
-                file, origin = brought
+        if isinstance(node, dict):
+            if key in node:
+                # YamlMap has ``lines`` (and a class-level ``sources``); a plain dict has neither.
+                lines = getattr(node, "lines", None)
+                line = lines.get(key, self.line) if lines is not None else self.line
+                sources = getattr(node, "sources", None)
+                brought = sources.get(key) if sources else None
+                if brought is not None:
+                    return Pos(brought[0], node[key], line, brought[1])
+                return Pos(self.file, node[key], line, self.origin)
         elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            value = node[key]
-            lines = getattr(node, "lines", [])
+            lines = getattr(node, "lines", None) or ()
             line = lines[key] if key < len(lines) else self.line
-        else:
-            return Pos(self.file, None, self.line, self.origin)
-        return Pos(file, value, line, origin)
+            return Pos(self.file, node[key], line, self.origin)
+        return Pos(self.file, None, self.line, self.origin)
 
     def at(self, *keys: Any) -> Pos:
         pos = self

@@ -182,6 +182,9 @@ if _CParser is not None:
             _CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
+            #: Plain scalars already resolved to a string, None or a boolean: a spec repeats
+            #: its keys and types (``type``, ``not_null``, ``text``) thousands of times.
+            self._plain: dict[str, Any] = {}
 
         def document(self) -> Any:
             events = yaml.events
@@ -196,59 +199,89 @@ if _CParser is not None:
             return data
 
         def _value(self, event: Any, depth: int) -> Any:
+            # The hot loop of reading a large spec (half a million events): names are bound
+            # locally and scalars, most keys and values, are read inline.
             if event.anchor is not None or event.tag not in (None, "!"):
                 raise _NotPlain
             kind = type(event)
-            if kind is yaml.events.ScalarEvent:
+            if kind is _Scalar:
                 return self._scalar(event)
             if depth >= _PLAIN_DEPTH:
                 raise _NotPlain
-            if kind is yaml.events.MappingStartEvent:
+            get_event, value_of, scalar = self.get_event, self._value, self._scalar
+            if kind is _MapStart:
                 data = YamlMap()
                 lines: dict[Any, int] = {}
                 data.lines = lines
                 data.line = event.start_mark.line + 1
                 while True:
-                    key_event = self.get_event()
-                    if type(key_event) is yaml.events.MappingEndEvent:
-                        return data
-                    if type(key_event) is not yaml.events.ScalarEvent:
+                    key_event = get_event()
+                    if type(key_event) is not _Scalar:
+                        if type(key_event) is _MapEnd:
+                            return data
                         raise _NotPlain
-                    key = self._value(key_event, depth + 1)
+                    if key_event.anchor is not None or key_event.tag not in (None, "!"):
+                        raise _NotPlain
+                    key = scalar(key_event)
                     if key in lines:
                         raise _NotPlain
-                    data[key] = self._value(self.get_event(), depth + 1)
+                    item = get_event()
+                    if (
+                        type(item) is _Scalar
+                        and item.anchor is None
+                        and item.tag is None
+                    ):
+                        data[key] = scalar(item)
+                    else:
+                        data[key] = value_of(item, depth + 1)
                     lines[key] = key_event.start_mark.line + 1
-            if kind is yaml.events.SequenceStartEvent:
+            if kind is _SeqStart:
                 items = YamlList()
                 item_lines: list[int] = []
                 items.lines = item_lines
                 items.line = event.start_mark.line + 1
                 while True:
-                    item = self.get_event()
-                    if type(item) is yaml.events.SequenceEndEvent:
+                    item = get_event()
+                    if type(item) is _SeqEnd:
                         return items
                     item_lines.append(item.start_mark.line + 1)
-                    items.append(self._value(item, depth + 1))
+                    items.append(value_of(item, depth + 1))
             raise _NotPlain
 
         def _scalar(self, event: Any) -> Any:
-            tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
+            value = event.value
+            if not event.implicit[0]:
+                # Quoted (or ``!``-tagged): never resolved, always a string (``Resolver.resolve``
+                # without path resolvers).
+                return value
+            known = self._plain.get(value, _UNSEEN)
+            if known is not _UNSEEN:
+                return known
+            tag = self.resolve(yaml.ScalarNode, value, event.implicit)
             if tag == _STR:
-                return event.value
+                self._plain[value] = value
+                return value
             if tag == _NULL:
+                self._plain[value] = None
                 return None
             if tag == _BOOL:
-                return self.bool_values[event.value.lower()]
+                result = self._plain[value] = self.bool_values[value.lower()]
+                return result
+            # Numbers are made afresh each time: each remembers its own text.
             if tag == _INT:
-                number = YamlInt(self.construct_yaml_int(yaml.ScalarNode(tag, event.value)))
-                number.text = event.value
+                number = YamlInt(self.construct_yaml_int(yaml.ScalarNode(tag, value)))
+                number.text = value
                 return number
             if tag == _FLOAT:
-                real = YamlFloat(self.construct_yaml_float(yaml.ScalarNode(tag, event.value)))
-                real.text = event.value
+                real = YamlFloat(self.construct_yaml_float(yaml.ScalarNode(tag, value)))
+                real.text = value
                 return real
             raise _NotPlain  # a merge key, ``=``, or a tag the loaders decide about
+
+    _Scalar, _MapStart, _MapEnd = yaml.events.ScalarEvent, yaml.events.MappingStartEvent, yaml.events.MappingEndEvent
+    _SeqStart, _SeqEnd = yaml.events.SequenceStartEvent, yaml.events.SequenceEndEvent
+    #: Marks a plain scalar not resolved yet (its value may be None).
+    _UNSEEN = object()
 
 
 @dataclass(frozen=True)
