@@ -8,6 +8,7 @@ as part of a synthetic statement, so quoting and case folding follow PostgreSQL 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,6 +74,9 @@ def parse_reference(text: str, default_schema: str) -> Reference:
 @lru_cache(maxsize=4096)
 def _reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...]]:
     """parse_reference's answer, remembered: many columns reference the same few tables."""
+    plain = _plain_reference(text, default_schema)
+    if plain is not None:
+        return plain
     source = text.strip()
     stmt = _single(f"CREATE TABLE t (c int REFERENCES {source})", text, "reference")
     try:
@@ -92,6 +96,50 @@ def _reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...
         raise SqlError(f"invalid reference {text!r}: write table(columns) only")
     columns = tuple(c.sval for c in constraint.pk_attrs or ())
     return pktable.schemaname or default_schema, pktable.relname, columns
+
+
+def _plain_reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """``_reference``'s answer for a plain reference, read from libpg_query's JSON tree.
+
+    Building pglast's Python tree of the synthetic ``CREATE TABLE`` was most of loading a
+    spec's foreign keys (about 65 us a reference, where the JSON is about 9 us; a 3,000-table
+    spec has 2,000 distinct targets). Only a reference every check of ``_reference`` accepts is
+    answered here, with the same parts; anything else (None) goes through ``_reference``,
+    which reports it.
+    """
+    try:
+        raw = pglast.parser.parse_sql_json(f"CREATE TABLE t (c int REFERENCES {text.strip()})")
+    except pglast.parser.ParseError:
+        return None
+    stmts = json.loads(raw).get("stmts") or ()
+    if len(stmts) != 1:
+        return None
+    elts = stmts[0].get("stmt", {}).get("CreateStmt", {}).get("tableElts") or ()
+    if len(elts) != 1:
+        return None
+    constraints = elts[0].get("ColumnDef", {}).get("constraints") or ()
+    if len(constraints) != 1:
+        return None
+    constraint = constraints[0].get("Constraint", {})
+    pktable = constraint.get("pktable")
+    if (
+        constraint.get("contype") != "CONSTR_FOREIGN"
+        or pktable is None
+        or constraint.get("fk_upd_action") != "a"
+        or constraint.get("fk_del_action") != "a"
+        or constraint.get("fk_matchtype") != "s"
+        or constraint.get("deferrable")
+        or pktable.get("catalogname")
+        or not pktable.get("relname")
+    ):
+        return None
+    columns = []
+    for attr in constraint.get("pk_attrs") or ():
+        name = attr.get("String", {}).get("sval")
+        if not name:
+            return None
+        columns.append(name)
+    return pktable.get("schemaname") or default_schema, pktable["relname"], tuple(columns)
 
 
 def parse_function_name(text: str, default_schema: str) -> tuple[str, str, list[str] | None]:
