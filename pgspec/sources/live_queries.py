@@ -145,12 +145,8 @@ LEFT JOIN pg_description d
 LEFT JOIN pg_description td
   ON td.objoid = c.reltype AND td.classoid = 'pg_type'::regclass AND td.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'c') AND n.nspname = ANY(%(schemas)s)
-  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
-                    WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
-  AND c.reltype NOT IN (SELECT e.objid FROM pg_depend e
-                        WHERE e.refclassid = 'pg_extension'::regclass
-                          AND e.classid = 'pg_type'::regclass AND e.deptype = 'e')
+  AND c.oid NOT IN {extension_relations}
+  AND c.reltype NOT IN {extension_types}
 ORDER BY n.nspname, c.relname
 """
 )
@@ -255,9 +251,7 @@ LEFT JOIN pg_description d
   ON d.objoid = c.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0
 WHERE c.contype IN ('p', 'u', 'f', 'c', 'x') AND n.nspname = ANY(%(schemas)s)
   AND r.relkind IN ('r', 'p') AND c.conparentid = 0 AND c.conislocal
-  AND r.oid NOT IN (SELECT e.objid FROM pg_depend e
-                    WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND r.oid NOT IN {extension_relations}
 ORDER BY n.nspname, r.relname, c.conname
 """
 )
@@ -305,12 +299,8 @@ LEFT JOIN pg_description d
 WHERE t.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%(schemas)s) AND NOT ic.relispartition
   AND i.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k
                            WHERE k.contype IN ('p', 'u', 'x'))
-  AND t.oid NOT IN (SELECT e.objid FROM pg_depend e
-                    WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
-  AND ic.oid NOT IN (SELECT e.objid FROM pg_depend e
-                     WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND t.oid NOT IN {extension_relations}
+  AND ic.oid NOT IN {extension_relations}
 ORDER BY n.nspname, ic.relname
 """
 )
@@ -433,9 +423,7 @@ JOIN pg_namespace pn ON pn.oid = p.pronamespace
 LEFT JOIN pg_description d
   ON d.objoid = t.oid AND d.classoid = 'pg_trigger'::regclass AND d.objsubid = 0
 WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = ANY(%(schemas)s)
-  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
-                    WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND c.oid NOT IN {extension_relations}
 ORDER BY n.nspname, c.relname, t.tgname
 """
 )
@@ -457,9 +445,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_description d
   ON d.objoid = p.oid AND d.classoid = 'pg_policy'::regclass AND d.objsubid = 0
 WHERE n.nspname = ANY(%(schemas)s)
-  AND c.oid NOT IN (SELECT e.objid FROM pg_depend e
-                    WHERE e.refclassid = 'pg_extension'::regclass
-                      AND e.classid = 'pg_class'::regclass AND e.deptype = 'e')
+  AND c.oid NOT IN {extension_relations}
 ORDER BY n.nspname, c.relname, p.polname
 """
 )
@@ -652,14 +638,26 @@ ORDER BY 1, 2, 3
 )
 
 
+#: The objects of one system catalog that belong to an extension, for ``oid NOT IN (...)``:
+#: read through pg_depend's index on the referenced object (every membership references
+#: pg_extension), not a scan of the whole of pg_depend.
+_EXTENSION_MEMBERS = sql.SQL(
+    "(SELECT e.objid FROM pg_depend e WHERE e.refclassid = 'pg_extension'::regclass"
+    " AND e.classid = {catalog}::regclass AND e.deptype = 'e')"
+)
+
+
 def fragments(version: int) -> dict[str, sql.Composable]:
-    """Catalog columns that exist only from some server version on, or a constant before it.
+    """The placeholders of the queries: the extension-member lists, and catalog columns that
+    exist only from some server version on, or a constant before it.
 
     PostgreSQL 15 added NULLS NOT DISTINCT, ON DELETE SET NULL (columns) and publications of
     whole schemas; 18 added NOT ENFORCED constraints and WITHOUT OVERLAPS / PERIOD.
     """
     pg15, pg18 = version >= 150000, version >= 180000
     return {
+        "extension_relations": _EXTENSION_MEMBERS.format(catalog=sql.Literal("pg_class")),
+        "extension_types": _EXTENSION_MEMBERS.format(catalog=sql.Literal("pg_type")),
         "nulls_not_distinct": sql.SQL("i.indnullsnotdistinct" if pg15 else "false"),
         "delete_set_columns": sql.SQL("c.confdelsetcols IS NOT NULL" if pg15 else "false"),
         "enforced": sql.SQL("c.conenforced" if pg18 else "true"),
