@@ -23,7 +23,6 @@ Conventions every source follows (the differ and renderer rely on them):
 * ``location`` ("file:line") is where a spec declared the object; it is never compared.
 """
 
-from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal

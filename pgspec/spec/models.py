@@ -7,7 +7,6 @@ chosen by the shape of the YAML value, so an error speaks about the shape the us
 than every alternative. The builder (build.py) turns validated models into Catalog objects.
 """
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
