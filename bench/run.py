@@ -162,6 +162,9 @@ class Result:
     expected_exit: int
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    #: CPU the server's processes used during each run (both databases' backends), where the
+    #: server runs on this machine (``ServerCpu``); empty otherwise.
+    server_cpus: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
     exit_code: int | None = None
     #: Every run's exit code: the code under test may change between runs (a wrong one is shown).
@@ -179,6 +182,10 @@ class Result:
         return statistics.median(self.cpus) if self.cpus else None
 
     @property
+    def server_cpu(self) -> float | None:
+        return statistics.median(self.server_cpus) if self.server_cpus else None
+
+    @property
     def peak_mb(self) -> float | None:
         return max(self.peaks) if self.peaks else None
 
@@ -188,7 +195,7 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(wall=self.wall, cpu=self.cpu, peak_mb=self.peak_mb, ok=self.ok)
+        data.update(wall=self.wall, cpu=self.cpu, server_cpu=self.server_cpu, peak_mb=self.peak_mb, ok=self.ok)
         return data
 
 
@@ -273,6 +280,48 @@ def server_times(server: Server, databases: Sequence[str], top: int = 20) -> lis
     return [(float(ms), int(calls), " ".join(str(text).split())[:110]) for ms, calls, text in rows]
 
 
+class ServerCpu:
+    """CPU seconds a local server's processes have used, read from /proc: the postmaster's own
+    and its reaped children's (``cutime``/``cstime``), plus its live children's.
+
+    A command's server cost is the difference around its run. It shows what a wall time is
+    made of on a machine whose cores the client and the servers share: the floor's psql does
+    almost nothing itself, while a schema tool's own CPU adds to the servers'. ``None`` where
+    the server is not on this machine (a ``PGSPEC_TEST_DSN`` server elsewhere) or /proc is
+    not Linux's.
+    """
+
+    def __init__(self, server: Server) -> None:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        fields = self._stat(backend)
+        self.postmaster: int | None = int(fields[1]) if fields else None  # the backend's parent
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    @staticmethod
+    def _stat(pid: int | str) -> list[str] | None:
+        """The fields of /proc/PID/stat after the command name (state is [0], ppid [1])."""
+        try:
+            text = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        return text.rsplit(")", 1)[1].split()
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        own = self._stat(self.postmaster)
+        if own is None:
+            return None
+        ticks = sum(int(own[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                child = self._stat(entry.name)
+                if child is not None and child[1] == str(self.postmaster):
+                    ticks += int(child[11]) + int(child[12])
+        return ticks / self.tick
+
+
 def url_of(conninfo: str) -> str:
     """A ``postgresql://`` URL for a conninfo string (migra takes SQLAlchemy URLs only)."""
     params = conninfo_to_dict(conninfo)
@@ -353,6 +402,19 @@ class Bench:
     repeat: int
     repeat_large: int
     seed: int
+    server_cpu: ServerCpu | None = None
+
+    def measure(self, argv: Sequence[str]) -> tuple[Run, float | None]:
+        """One run of ``argv`` and the server CPU it cost (None where that cannot be read).
+        The backends of the run end as its client does; the postmaster has reaped them (and
+        added their CPU to its own children's) a moment later."""
+        before = self.server_cpu.seconds() if self.server_cpu else None
+        run = measure(argv)
+        if before is None or self.server_cpu is None:
+            return run, None
+        time.sleep(0.05)
+        after = self.server_cpu.seconds()
+        return run, (after - before) if after is not None else None
 
     def databases(self, n: int) -> dict[str, str]:
         return {role: f"bench_{n}_{role}" for role in ("a", "b", "drift")}
@@ -420,8 +482,11 @@ class Bench:
         for _ in range(repeats):
             if self.counting:
                 reset_queries(self.server)
-            runs = [measure([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-o", os.devnull,
-                             "-f", str(FLOOR_SQL), "-d", dsns[role]]) for role in ("a", "b")]
+            measured = [self.measure([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-o", os.devnull,
+                                      "-f", str(FLOOR_SQL), "-d", dsns[role]]) for role in ("a", "b")]
+            runs = [run for run, _ in measured]
+            if all(cpu is not None for _, cpu in measured):
+                result.server_cpus.append(sum(cpu for _, cpu in measured if cpu is not None))
             result.walls.append(sum(r.wall for r in runs))
             result.cpus.append(sum(r.cpu for r in runs))
             result.peaks.append(max(r.peak_mb for r in runs))
@@ -452,7 +517,9 @@ class Bench:
             for _attempt in range(repeats):
                 if self.counting:
                     reset_queries(self.server)
-                run = measure(argv)
+                run, server_cpu = self.measure(argv)
+                if server_cpu is not None:
+                    result.server_cpus.append(server_cpu)
                 if self.counting and reads and result.queries is None and run.exit_code == expected:
                     result.queries = count_queries(self.server, reads)
                 result.exit_codes.append(run.exit_code)
@@ -487,7 +554,8 @@ class Bench:
             return
         spread = f"[{min(result.walls):.2f}..{max(result.walls):.2f}]"
         flag = "" if result.ok else f"  UNEXPECTED exit {result.exit_code}: {result.note}"
-        print(f"   {result.command:<26} {result.wall:8.2f} s {spread:<16} cpu {result.cpu:6.2f} s"
+        server = "" if result.server_cpu is None else f" server {result.server_cpu:5.2f} s"
+        print(f"   {result.command:<26} {result.wall:8.2f} s {spread:<16} cpu {result.cpu:6.2f} s{server}"
               f"  {result.peak_mb:7.1f} MB  queries {result.queries}{flag}", file=sys.stderr, flush=True)
 
 
@@ -512,8 +580,8 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def table(sizes: list[Size]) -> str:
     """The table the issue asks for, one block per N."""
-    header = ("N", "command", "wall s", "min..max", "CPU s", "peak MB", "queries", "exit", "diffs",
-              "migra s", "x migra", "x floor")
+    header = ("N", "command", "wall s", "min..max", "CPU s", "server CPU s", "peak MB", "queries", "exit",
+              "diffs", "migra s", "x migra", "x floor")
     rows: list[tuple[str, ...]] = [header]
     for size in sizes:
         floor = size.results.get("floor")
@@ -526,12 +594,13 @@ def table(sizes: list[Size]) -> str:
             if kind.startswith(("diff", "verify", "inspect")) and floor and floor.wall and result.wall:
                 vs_floor = result.wall / floor.wall
             if result.wall is None:
-                rows.append((str(size.n), result.command, result.note or "-", "", "", "", "", "", "", "", "", ""))
+                rows.append((str(size.n), result.command, result.note or "-", *("" for _ in header[3:])))
                 continue
             exit_text = str(result.exit_code) + ("" if result.ok else "!")
             rows.append((
                 str(size.n), result.command, _fmt(result.wall),
-                f"{min(result.walls):.2f}..{max(result.walls):.2f}", _fmt(result.cpu), _fmt(result.peak_mb, 0),
+                f"{min(result.walls):.2f}..{max(result.walls):.2f}", _fmt(result.cpu), _fmt(result.server_cpu),
+                _fmt(result.peak_mb, 0),
                 "-" if result.queries is None else str(result.queries), exit_text,
                 "-" if result.differences is None else str(result.differences),
                 _fmt(migra_wall), _fmt(ratio, 1), _fmt(vs_floor, 1),
@@ -559,6 +628,15 @@ def targets(sizes: list[Size]) -> dict[str, Any]:
                                                 "met": (diff.peak_mb or 0) < (migra.peak_mb or 0)}
         if diff and diff.wall and floor and floor.wall:
             found["diff_within_2x_floor"] = {"ratio": diff.wall / floor.wall, "met": diff.wall / floor.wall <= 2}
+        if diff and diff.cpu is not None and diff.server_cpu is not None:
+            # Not a target: the least wall time the CPU that run used allows when pgspec and the
+            # servers share this machine's cores (everything perfectly overlapped).
+            cores = os.cpu_count() or 1
+            found["diff_cpu_bound"] = {
+                "pgspec_cpu_s": diff.cpu, "server_cpu_s": diff.server_cpu, "cores": cores,
+                "least_wall_s": (diff.cpu + diff.server_cpu) / cores,
+                "floor_server_cpu_s": floor.server_cpu if floor else None,
+            }
     counts = {s.n: s.results["diff_same"].queries for s in sizes if "diff_same" in s.results}
     if counts and all(c is not None for c in counts.values()):
         found["queries_constant"] = {"by_n": counts, "met": len(set(counts.values())) == 1}
@@ -672,7 +750,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     subcommands = available_subcommands()
     with started_server() as (server, counting):
         bench = Bench(server=server, counting=counting, subcommands=subcommands, migra=migra,
-                      migra_note=migra_note, repeat=args.repeat, repeat_large=args.repeat_large, seed=args.seed)
+                      migra_note=migra_note, repeat=args.repeat, repeat_large=args.repeat_large, seed=args.seed,
+                      server_cpu=ServerCpu(server))
         if args.profile is not None:
             print(profile(bench, args.profile))
             return 0
