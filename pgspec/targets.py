@@ -173,6 +173,7 @@ def check_targets(
     outcomes come back in the order of ``targets``. A bug (not a ``PgspecError``) propagates."""
     if not targets:
         return []
+    _import_for_threads(spec, targets)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))),
                             thread_name_prefix="pgspec-target") as pool:
         futures = [
@@ -181,6 +182,19 @@ def check_targets(
             for t in targets
         ]
         return [f.result() for f in futures]
+
+
+def _import_for_threads(spec: str, targets: Sequence[Target]) -> None:
+    """Everything the checking threads import, imported here first: two threads importing one
+    package at once can be handed it half-initialised (``sources.import_readers``)."""
+    import pgspec.devdb
+    import pgspec.diff
+    import pgspec.normalize.bodies
+    import pgspec.normalize.compare
+    import pgspec.privileges  # noqa: F401
+    from pgspec.sources import import_readers
+
+    import_readers(spec, *(t.source for t in targets))
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

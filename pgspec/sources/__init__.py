@@ -122,6 +122,35 @@ def open_source(
     return read_dump(arg, database=database, schemas=schemas, progress=progress)
 
 
+#: The modules each kind of SOURCE is read with, and what they import when used.
+_READER_MODULES: dict[SourceKind, tuple[str, ...]] = {
+    "dsn": ("psycopg", "pgspec.sources.live"),
+    "spec": ("pgspec.sources.spec",),
+    "dump": ("psycopg", "pgspec.sources.dump", "pgspec.sources.sql"),
+}
+
+
+def import_readers(*args: str) -> None:
+    """Import, in the calling thread, every module the readers of these SOURCE arguments use,
+    before threads read them side by side.
+
+    Two threads importing one package at once can each hold a lock the other's import needs:
+    Python breaks that deadlock by handing one of them the package half-initialised, and an
+    import from it fails (psycopg's ``conninfo`` and its ``__init__`` import each other, so
+    ``diff script.sql DSN`` failed most of the time with an ImportError). Imported here first,
+    the threads find every module complete. A missing path is left for the reader to report.
+    """
+    import importlib
+
+    for arg in args:
+        try:
+            kind = source_kind(arg)
+        except SourceError:
+            continue
+        for module in _READER_MODULES[kind]:
+            importlib.import_module(module)
+
+
 def open_sql(paths: Sequence[str], *, schemas: Collection[str] | None = None) -> Catalog:
     """SQL scripts applied in order (``verify --sql a.sql b.sql``)."""
     for path in paths:
@@ -236,6 +265,7 @@ def _open_both(
     either is raised as ``open_source`` raises it, the expected side's first."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import_readers(expected, actual)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pgspec-read") as pool:
         future = pool.submit(open_source, actual, schemas=schemas, database=database,
                              progress=progress)
