@@ -9,6 +9,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
+from pgspec.sources.replay import renames
 from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
 from pgspec.sources.replay.routines import drop_function, function_key
 from pgspec.sources.replay.state import State, deparse, names_of
@@ -237,6 +238,8 @@ def _rekey(state: State, plural: str, old: str, obj: Any) -> None:
 
 
 def _rename_table(state: State, schema: str, old: str, new: str) -> None:
+    # The SQL that names the relation first, while the state still resolves the old name.
+    renames.rename_relation(state, schema, old, new)
     old_key, new_key = qualified(schema, old), qualified(schema, new)
     for plural in ("tables", "views", "materialized_views", "sequences", "composite_types"):
         obj = state.objects[plural].get(old_key)
@@ -270,6 +273,8 @@ def _rename_table(state: State, schema: str, old: str, new: str) -> None:
 
 
 def _rename_column(state: State, schema: str, table: str, old: str, new: str) -> None:
+    # Expressions and queries first, while the table still has the column under its old name.
+    renames.rename_column(state, schema, table, old, new)
     key = qualified(schema, table)
     obj = state.table(key)
     if obj is None:
