@@ -394,11 +394,13 @@ class Policy(TableChild):
 
 # --------------------------------------------------------------------------- privileges
 
-#: What a grant is on. ``column`` grants are keyed ``schema.table.column``; functions and
-#: procedures by their key with argument types; schemas by their name.
+#: What a grant is on. ``column`` grants are keyed ``schema.table.column``; functions,
+#: procedures and aggregates by their key with argument types; schemas by their name. An
+#: aggregate's grant is its own target (PostgreSQL grants it with ``GRANT ... ON FUNCTION``) so
+#: a report names it as the aggregate it is.
 GrantTarget = Literal[
     "table", "view", "materialized_view", "sequence", "column", "function", "procedure",
-    "schema", "type",
+    "aggregate", "schema", "type",
 ]
 #: What a default privilege applies to (ALTER DEFAULT PRIVILEGES ... ON TABLES etc.).
 DefaultTarget = Literal["tables", "sequences", "functions", "types", "schemas"]
@@ -528,7 +530,7 @@ class Catalog(BaseModel):
     #: (compared by ``pgspec.privileges``, not through KINDS: they belong to other objects).
     grants: dict[str, Grant] = {}
     default_privileges: dict[str, DefaultPrivilege] = {}
-    #: Owner role by object key (schemas, types, sequences, relations, functions). A spec
+    #: Owner role by object key (schemas, types, sequences, relations, functions, aggregates). A spec
     #: states an owner only when it cares; owners are compared where both sides state one.
     owners: dict[str, str] = {}
     privileges: PrivilegeSettings | None = None

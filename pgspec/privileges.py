@@ -6,9 +6,9 @@ default, grants in another order, one grantor instead of another). pgspec compar
 can actually do instead:
 
 * Every source produces *effective* sets (``catalog.Grant``): an ACL the server stores as NULL
-  means PostgreSQL's default (``acldefault``: EXECUTE to PUBLIC on functions and procedures,
-  USAGE to PUBLIC on types, nothing on relations, sequences and schemas), and an object made
-  while default privileges were in force has them; a privilege given by two grantors counts
+  means PostgreSQL's default (``acldefault``: EXECUTE to PUBLIC on functions, procedures and
+  aggregates, USAGE to PUBLIC on types, nothing on relations, sequences and schemas), and an
+  object made while default privileges were in force has them; a privilege given by two grantors counts
   once. The owner's own privileges are implicit (the owner can always grant them back) and are
   never listed, on either side.
 * Default privileges (``pg_default_acl``) are their own records, one per grantee.
@@ -51,6 +51,7 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
     "column": ("select", "insert", "update", "references"),
     "function": ("execute",),
     "procedure": ("execute",),
+    "aggregate": ("execute",),
     "schema": ("usage", "create"),
     "type": ("usage",),
 }
@@ -63,6 +64,9 @@ DEFAULT_TARGET: dict[str, str] = {
     "sequence": "sequences",
     "function": "functions",
     "procedure": "functions",
+    # PostgreSQL's AggregateCreate makes the aggregate through ProcedureCreate, which takes the
+    # default privileges ON FUNCTIONS (checked on 15 and 18).
+    "aggregate": "functions",
     "type": "types",
     "schema": "schemas",
 }
@@ -110,7 +114,7 @@ OWNER = "\x00owner"
 
 def builtin_default(on: str) -> Acl:
     """PostgreSQL's ``acldefault`` without the owner's entry: what PUBLIC gets by default."""
-    if on in ("function", "procedure"):
+    if on in ("function", "procedure", "aggregate"):
         return {"public": (frozenset({"execute"}), frozenset())}
     if on == "type":
         return {"public": (frozenset({"usage"}), frozenset())}
@@ -246,6 +250,8 @@ def _exists(catalog: Catalog, grant: Grant) -> bool:
         return False
     if on in ("function", "procedure"):
         return key in catalog.functions
+    if on == "aggregate":
+        return key in catalog.aggregates
     if on == "type":
         return key in catalog.enums or key in catalog.domains or key in catalog.composite_types
     store = {"table": catalog.tables, "view": catalog.views, "materialized_view": catalog.materialized_views,
@@ -272,6 +278,8 @@ def _kind_of(catalog: Catalog, key: str) -> str | None:
     func = catalog.functions.get(key)
     if func is not None:
         return "procedure" if func.kind_of_object == "procedure" else "function"
+    if key in catalog.aggregates:
+        return "aggregate"
     return None
 
 

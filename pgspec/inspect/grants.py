@@ -25,7 +25,7 @@ _TARGETS = ("tables", "sequences", "functions", "types", "schemas")
 CLASSES = {
     "tables": ("table", "view", "materialized_view"),
     "sequences": ("sequence",),
-    "functions": ("function", "procedure"),
+    "functions": ("function", "procedure", "aggregate"),
     "types": ("type",),
 }
 _CLASS_OF = {on: cls for cls, kinds in CLASSES.items() for on in kinds}

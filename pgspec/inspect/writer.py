@@ -168,6 +168,10 @@ class Writer:
     def write(self) -> Written:
         self._layout()
         self._find_serials()
+        # The file-level grants first: working them out decides which objects (overloads of one
+        # name whose grants differ) state their grants on their own entry, written below.
+        self.class_grants = {schema: self.priv.class_grants(schema, self._grant_members(schema))
+                             for schema in self.schema_file}
         for schema in self.catalog.schemas.values():
             spec = self.schema_file[schema.name]
             value = ({"comment": schema.comment} if schema.comment else {}) | self.priv.extras(
@@ -258,8 +262,9 @@ class Writer:
         if external:
             data["external"] = external
         for schema, spec in self.schema_file.items():
-            members = self._grant_members(schema)
-            grants = self.priv.class_grants(schema, members)
+            grants = self.class_grants.get(schema)
+            if grants is None:
+                grants = self.priv.class_grants(schema, self._grant_members(schema))
             if grants:
                 spec.data["grants"] = grants
         settings = self.priv.settings()
@@ -282,6 +287,7 @@ class Writer:
                          ("composite_types", "type")):
             found += [(on, o.key, o.name) for o in getattr(c, attr).values() if o.schema_name == schema]
         found += [(f.kind_of_object, f.key, f.name) for f in c.functions.values() if f.schema_name == schema]
+        found += [("aggregate", a.key, a.name) for a in c.aggregates.values() if a.schema_name == schema]
         return found
 
     def _type(self, canonical: str, schema: str) -> str:
@@ -839,6 +845,7 @@ class Writer:
             entry["parallel"] = agg.parallel
         if agg.comment:
             entry["comment"] = agg.comment
+        entry.update(self.priv.extras("aggregate", agg.key, schema))
         return entry
 
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from pgspec.catalog import Catalog, Domain
+from pgspec.catalog import Aggregate, Catalog, Domain
 from pgspec.privileges import DEFAULT_TARGET, PRIVILEGES, Acl, acl_grant, creation_acl, default_index
-from pgspec.quoting import quote
+from pgspec.quoting import qualified, quote
 
 __all__ = ["privileges_sql"]
 
@@ -31,6 +31,8 @@ _KEYWORDS = {
     "table": "TABLE", "view": "TABLE", "materialized_view": "TABLE", "sequence": "SEQUENCE",
     "function": "FUNCTION", "procedure": "PROCEDURE", "schema": "SCHEMA", "type": "TYPE",
     "domain": "DOMAIN",
+    # PostgreSQL has no GRANT ON AGGREGATE: an aggregate is granted as the function it is.
+    "aggregate": "FUNCTION",
 }
 _KEYWORD_ORDER = ["SCHEMA", "TYPE", "DOMAIN", "SEQUENCE", "TABLE", "FUNCTION", "PROCEDURE"]
 _OWNER_KEYWORDS = {
@@ -62,6 +64,10 @@ def _objects(catalog: Catalog) -> list[tuple[str, str, str, Any]]:
     for key, func in catalog.functions.items():
         on = "procedure" if func.kind_of_object == "procedure" else "function"
         found.append((on, _KEYWORDS[on], key, func))
+    for key, agg in catalog.aggregates.items():
+        # Its key lists every argument type, direct ones first: the signature GRANT ON
+        # FUNCTION takes for an ordered-set aggregate too (as pg_dump writes it).
+        found.append(("aggregate", _KEYWORDS["aggregate"], key, agg))
     return [item for item in found if item[2] not in catalog.externals]
 
 
@@ -177,4 +183,13 @@ def _owners(catalog: Catalog) -> list[str]:
         if key in catalog.owners and key not in catalog.externals:
             keyword = "PROCEDURE" if func.kind_of_object == "procedure" else "FUNCTION"
             lines.append(f"ALTER {keyword} {key} OWNER TO {quote(catalog.owners[key])};")
+    for key, agg in sorted(catalog.aggregates.items()):
+        if key in catalog.owners and key not in catalog.externals:
+            lines.append(f"ALTER AGGREGATE {aggregate_signature(agg)} OWNER TO {quote(catalog.owners[key])};")
     return lines
+
+
+def aggregate_signature(agg: Aggregate) -> str:
+    """How ALTER AGGREGATE names an aggregate: its key, except that one without arguments is
+    ``name(*)`` (the grammar takes no empty list there, while GRANT ON FUNCTION takes ``()``)."""
+    return agg.key if agg.arguments else f"{qualified(agg.schema_name, agg.name)}(*)"

@@ -34,6 +34,7 @@ _STORES = {
     "sequence": ("sequences",),
     "function": ("functions",),
     "procedure": ("functions",),
+    "aggregate": ("aggregates",),
     "type": ("enums", "domains", "composite_types"),
 }
 
@@ -61,7 +62,7 @@ def _key(row: Mapping[str, Any]) -> str:
     if row.on == "column":
         return qualified(row.schema, row.name, row.column)
     key = qualified(row.schema, row.name)
-    if row.on in ("function", "procedure"):
+    if row.on in ("function", "procedure", "aggregate"):
         key += f"({', '.join(_type(t) for t in row.args or ())})"
     return key
 

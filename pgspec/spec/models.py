@@ -493,6 +493,9 @@ class AggregateIn(In):
     sortop: str | None = None
     parallel: Annotated[Literal["unsafe", "restricted", "safe"], Word] = "unsafe"
     comment: str | None = None
+    #: EXECUTE on the aggregate, as on a function (PostgreSQL grants it ON FUNCTION).
+    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    owner: str | None = None
 
 
 class TraitIn(In):

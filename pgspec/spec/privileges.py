@@ -35,11 +35,12 @@ from pgspec.spec.positions import Pos
 
 __all__ = ["build_privileges"]
 
-#: File-level ``grants:`` keys and the object kinds each covers.
+#: File-level ``grants:`` keys and the object kinds each covers (``functions`` takes aggregates,
+#: as ``GRANT ... ON ALL FUNCTIONS IN SCHEMA`` does).
 _CLASSES = {
     "tables": ("table", "view", "materialized_view"),
     "sequences": ("sequence",),
-    "functions": ("function", "procedure"),
+    "functions": ("function", "procedure", "aggregate"),
     "types": ("type",),
 }
 
@@ -97,7 +98,8 @@ class _Build:
             if name == "all":
                 found.update(allowed)
             elif name not in allowed:
-                self.problem(pos, f"role {role!r}: {name!r} is not a privilege of a {on.replace('_', ' ')} "
+                article = "an" if on[0] in "aeiou" else "a"
+                self.problem(pos, f"role {role!r}: {name!r} is not a privilege of {article} {on.replace('_', ' ')} "
                                   f"(expected {', '.join(('all', *allowed))})")
                 return None
             else:
@@ -152,7 +154,7 @@ class _Build:
             s.owner_at = pos.child("owner").location
 
 
-def _objects(spec: m.FileIn, root: Pos, functions: dict[str, Any]) -> Iterator[_Object]:
+def _objects(spec: m.FileIn, root: Pos, functions: dict[str, Any], aggregates: dict[str, Any]) -> Iterator[_Object]:
     """Every object of one file that may hold grants or an owner."""
     schema = spec.schema_name
     section = spec.schemas
@@ -185,6 +187,13 @@ def _objects(spec: m.FileIn, root: Pos, functions: dict[str, Any]) -> Iterator[_
                 if func is None:
                     continue
                 yield _Object(kind, schema, func.key, name, func.location, routine.owner, routine.grants, here)
+    for name, value in spec.aggregates.items():
+        pos = root.at("aggregates", name)
+        for i, entry in list(enumerate(value)) if isinstance(value, list) else [(None, value)]:
+            here = pos if i is None else pos.child(i)
+            agg = aggregates.get(here.location)
+            if agg is not None:
+                yield _Object("aggregate", schema, agg.key, name, agg.location, entry.owner, entry.grants, here)
 
 
 def _default_entries(spec: m.FileIn, root: Pos) -> Iterator[tuple[m.DefaultPrivilegesIn, Pos]]:
@@ -208,6 +217,7 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
     settings = build.settings
     settings.ignore = set(ignored_roles(settings.preset, settings.ignore))
     by_location = {f.location: f for f in objects.get("functions", {}).values()}
+    aggregates_by_location = {a.location: a for a in objects.get("aggregates", {}).values()}
 
     # Default privileges first: they decide what every object starts with.
     defaults: dict[str, DefaultPrivilege] = {}
@@ -261,7 +271,8 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
             classes[slot] = [(entry, pos.child(i) if isinstance(value, list) else pos)
                              for i, entry in enumerate(entries)]
 
-    all_objects = [obj for spec, root in validated for obj in _objects(spec, root, by_location)]
+    all_objects = [obj for spec, root in validated
+                   for obj in _objects(spec, root, by_location, aggregates_by_location)]
     # Objects the spec implies (a serial column's sequence, a trait's view) get the grants
     # of their kind and schema too, as the server gives them the default privileges.
     seen = {obj.key for obj in all_objects}

@@ -144,6 +144,13 @@ def create_aggregate(state: State, stmt: ast.DefineStmt) -> None:
     if "sfunc" not in fields or "stype" not in fields:
         raise state.error(f"aggregate {qualified(schema, name)!r} needs SFUNC and STYPE")
     aggregate = Aggregate(**fields)
+    if aggregate.key not in state.objects["aggregates"]:
+        # A new aggregate (perhaps after DROP, the only way to change its state type) has the
+        # ACL and owner of its own creation, not those of the one dropped. Imported here: the
+        # privileges replayer imports this module for aggregate_key.
+        from pgspec.sources.replay.privileges import forget
+
+        forget(state, "aggregate", aggregate.key)
     state.aggregate_names.add(qualified(schema, name))
     state.put("aggregates", aggregate)
 

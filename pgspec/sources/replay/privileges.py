@@ -31,10 +31,11 @@ from pgspec.privileges import (
     grant_records,
 )
 from pgspec.quoting import qualified
+from pgspec.sources.replay.aggregates import aggregate_key
 from pgspec.sources.replay.routines import function_key
 from pgspec.sources.replay.state import State, names_of
 
-__all__ = ["PrivilegeState", "apply", "catalog_parts", "claims"]
+__all__ = ["PrivilegeState", "apply", "catalog_parts", "claims", "forget"]
 
 OT = enums.ObjectType
 
@@ -49,6 +50,7 @@ _STORES = (
     ("domains", "type"),
     ("composite_types", "type"),
     ("functions", "function"),
+    ("aggregates", "aggregate"),
 )
 _TARGET_OF_OBJTYPE = {
     OT.OBJECT_TABLE: "tables",
@@ -131,6 +133,37 @@ def _relation(state: State, rv: ast.RangeVar) -> tuple[str, str, str]:
     return on, schema, key
 
 
+def forget(state: State, on: str, key: str) -> None:
+    """An object is created anew (after a DROP): the ACL and owner its dropped namesake had
+    are gone, and it gets the ACL of its own creation."""
+    priv = state.__dict__.get("privileges")
+    if priv is not None:
+        priv.acls.pop((on, key), None)
+        priv.owners.pop(key, None)
+
+
+def _aggregate_named(state: State, obj: ast.ObjectWithArgs) -> tuple[str, str] | None:
+    """(schema, key) when a routine name (``GRANT ... ON FUNCTION``, ``ALTER FUNCTION``)
+    denotes an aggregate: PostgreSQL looks aggregates up through the same pg_proc names, so
+    ``ON FUNCTION agg(int)`` and ``ON ALL FUNCTIONS IN SCHEMA`` reach them (checked on 15 and 18)."""
+    parts = names_of(obj.objname)
+    schema, name = state.object_key(
+        parts, lambda k: k in state.aggregate_names or k in state.function_names)
+    if qualified(schema, name) not in state.aggregate_names:
+        return None
+    aggregates = state.objects["aggregates"]
+    if obj.args_unspecified:
+        # ``ON FUNCTION agg`` without arguments: the one routine of that name.
+        if qualified(schema, name) in state.function_names:
+            return None
+        matches = [k for k, a in aggregates.items() if a.schema_name == schema and a.name == name]
+        return (schema, matches[0]) if len(matches) == 1 else None
+    key = aggregate_key(state, obj)
+    if key in aggregates or qualified(schema, name) not in state.function_names:
+        return schema, key
+    return None
+
+
 def _current(state: State, on: str, schema: str, key: str) -> Acl:
     """The ACL of an object, made as its creation made it when nothing changed it yet."""
     priv = _privileges(state)
@@ -150,8 +183,12 @@ def _targets(state: State, stmt: ast.GrantStmt) -> list[tuple[str, str, str]]:
             plurals: tuple[str, ...] = ("tables", "views", "materialized_views")
         elif objtype == OT.OBJECT_SEQUENCE:
             plurals = ("sequences",)
-        else:
+        elif objtype == OT.OBJECT_PROCEDURE:
             plurals = ("functions",)
+        else:
+            # ALL FUNCTIONS and ALL ROUTINES take aggregates too (PostgreSQL's
+            # objectsInSchemaToOids leaves out only procedures for FUNCTIONS).
+            plurals = ("functions", "aggregates")
         for plural in plurals:
             for key, obj in state.objects[plural].items():
                 if obj.schema_name not in schemas:
@@ -169,6 +206,9 @@ def _targets(state: State, stmt: ast.GrantStmt) -> list[tuple[str, str, str]]:
             if objtype == OT.OBJECT_SEQUENCE:
                 on = "sequence"
             found.append((on, schema, key))
+        elif objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_ROUTINE) and (
+                aggregate := _aggregate_named(state, item)) is not None:
+            found.append(("aggregate", *aggregate))
         elif objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             key = function_key(state, item)
             if key is None:
@@ -295,6 +335,11 @@ def alter_default_privileges(state: State, stmt: ast.AlterDefaultPrivilegesStmt)
 def _owner_key(state: State, objtype: Any, obj: Any) -> str | None:
     if objtype == OT.OBJECT_SCHEMA:
         return qualified(obj.sval)
+    if objtype == OT.OBJECT_AGGREGATE:
+        return aggregate_key(state, obj)
+    if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_ROUTINE) and (
+            aggregate := _aggregate_named(state, obj)) is not None:
+        return aggregate[1]
     if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
         return function_key(state, obj)
     if objtype in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
