@@ -419,7 +419,15 @@ def _rewrite(state: State, rename: _Rename, text: str | None, parse: Callable[..
     return printer() if rewriter.changed else text
 
 
+def _store(state: State, plural: str, key: str, obj: Any, changes: dict[str, Any]) -> None:
+    """Replace ``obj`` only when a field changed (most objects never mention the name)."""
+    changes = {k: v for k, v in changes.items() if getattr(obj, k) != v}
+    if changes:
+        state.objects[plural][key] = obj.model_copy(update=changes)
+
+
 def _apply(state: State, rename: _Rename) -> None:
+    """Every kind of stored SQL that can name the relation or its column, rewritten."""
     objects = state.objects
     own = rename.key
     base = _table_scope(state, own, rename.relation)
@@ -428,50 +436,75 @@ def _apply(state: State, rename: _Rename) -> None:
             name: str) -> str | None:
         return _rewrite(state, rename, text, parse, scope, kind, name)
 
+    # A table's own expressions can name only its columns (and itself, as a qualifier).
     for key, con in list(objects["constraints"].items()):
         if con.table_key == own and (con.expression or con.definition):
-            changes = {"expression": fix(con.expression, _expression, base, "constraint", key),
-                       "definition": fix(con.definition, _definition, base, "constraint", key)}
-            objects["constraints"][key] = con.model_copy(update=changes)
+            _store(state, "constraints", key, con, {
+                "expression": fix(con.expression, _expression, base, "constraint", key),
+                "definition": fix(con.definition, _definition, base, "constraint", key)})
     for key, idx in list(objects["indexes"].items()):
         if idx.table_key == own:
             keys = [k.model_copy(update={"expression": fix(k.expression, _expression, base,
                                                             "index", key)})
                     if k.expression else k for k in idx.keys]
-            objects["indexes"][key] = idx.model_copy(
-                update={"keys": keys, "where": fix(idx.where, _expression, base, "index", key)})
+            _store(state, "indexes", key, idx, {
+                "keys": keys, "where": fix(idx.where, _expression, base, "index", key)})
     table = objects["tables"].get(own)
     if table is not None:
         columns = [c.model_copy(update={"generated": fix(c.generated, _expression, base,
                                                          "column", f"{own}.{c.name}")})
                    if c.generated else c for c in table.columns]
-        objects["tables"][own] = table.model_copy(update={
+        _store(state, "tables", own, table, {
             "columns": columns,
-            "partition_by": fix(table.partition_by, _partition_key, base, "table", own),
-        })
+            "partition_by": fix(table.partition_by, _partition_key, base, "table", own)})
     if rename.column is not None:
         rows = _table_scope(state, own, rename.relation, ("old", "new"))
         for key, trig in list(objects["triggers"].items()):
             if trig.table_key == own and trig.when:
-                objects["triggers"][key] = trig.model_copy(
-                    update={"when": fix(trig.when, _expression, rows, "trigger", key)})
+                _store(state, "triggers", key, trig,
+                       {"when": fix(trig.when, _expression, rows, "trigger", key)})
+    # Policies (through subqueries) and views can name any relation.
     for key, pol in list(objects["policies"].items()):
         scope = base if pol.table_key == own else _table_scope(state, pol.table_key, pol.table)
-        objects["policies"][key] = pol.model_copy(update={
+        _store(state, "policies", key, pol, {
             "using": fix(pol.using, _expression, scope, "policy", key),
-            "with_check": fix(pol.with_check, _expression, scope, "policy", key),
-        })
+            "with_check": fix(pol.with_check, _expression, scope, "policy", key)})
     for plural, kind in (("views", "view"), ("materialized_views", "materialized_view")):
         for key, view in list(objects[plural].items()):
-            query = fix(view.query, _query, _Scope([], None), kind, key)
-            if query != view.query:
-                objects[plural][key] = view.model_copy(update={"query": query})
+            _store(state, plural, key, view,
+                   {"query": fix(view.query, _query, _Scope([], None), kind, key)})
+
+
+def _rename_view_column(state: State, plural: str, key: str, old: str, new: str) -> None:
+    """``ALTER VIEW v RENAME COLUMN``: the view's output column takes the new name, which the
+    server prints as an alias on the query's first branch (``t.old AS new``)."""
+    view = state.objects[plural][key]
+    kind = "view" if plural == "views" else "materialized_view"
+    stmt = pglast.parse_sql(view.query)[0].stmt
+    first = stmt
+    while isinstance(first, ast.SelectStmt) and first.op != enums.SetOperation.SETOP_NONE:
+        first = first.larg
+    targets = list(first.targetList or ()) if isinstance(first, ast.SelectStmt) else []
+    names = list(view.columns) or _output_names(first) or []
+    if len(names) != len(targets) or old not in names:
+        state.warn(kind, key, f"the rename of its column {old!r} is not replayed: pgspec "
+                   "cannot tell which output column it is")
+        return
+    position = names.index(old)
+    targets[position].name = new
+    names[position] = new
+    state.objects[plural][key] = view.model_copy(
+        update={"query": RawStream()(stmt), "columns": names})
 
 
 def rename_column(state: State, schema: str, table: str, old: str, new: str) -> None:
-    """Rewrite what refers to column ``old`` of ``schema.table`` (call before the rename
-    itself: resolution needs the table as it was)."""
+    """Rewrite what refers to column ``old`` of relation ``schema.table``, a table's or a
+    view's (call before the table's own rename: resolution needs the table as it was)."""
     _apply(state, _Rename(schema, table, column=old, new_column=new))
+    key = qualified(schema, table)
+    for plural in ("views", "materialized_views"):
+        if key in state.objects[plural]:
+            _rename_view_column(state, plural, key, old, new)
 
 
 def rename_relation(state: State, schema: str, old: str, new: str) -> None:
