@@ -178,6 +178,25 @@ def test_bare_column_of_a_join_resolves_through_the_from_list(tmp_path: Path) ->
     assert catalog.views["public.w"].query == "SELECT label AS name FROM b ORDER BY name"
 
 
+def test_functions_in_from_have_known_columns(tmp_path: Path) -> None:
+    """Built-in set-returning functions and VALUES beside the table hold known columns, so a
+    bare reference still resolves to the table (the server then qualifies every column in
+    such a view, which only a scratch server compares exactly, so the text is checked)."""
+    script = tmp_path / "v.sql"
+    script.write_text(
+        "CREATE TABLE t (id int, name text, tags text[], doc jsonb);\n"
+        "CREATE VIEW v AS SELECT name, tag, value, n, g FROM t, unnest(tags) AS tag,\n"
+        "    jsonb_array_elements(doc) WITH ORDINALITY AS e(value, n), generate_series(1, 2) g,\n"
+        "    (VALUES (1)) AS x(y);\n"
+        "ALTER TABLE t RENAME name TO title;\n"
+        "ALTER TABLE t RENAME COLUMN tags TO labels;\n"
+    )
+    catalog = read_sql([script])
+    assert catalog.warnings == []
+    assert catalog.views["public.v"].query.startswith(
+        "SELECT title AS name, tag, value, n, g FROM t, unnest(labels) AS tag,")
+
+
 def test_join_using_the_renamed_column_is_reported(tmp_path: Path) -> None:
     """The server keeps ``JOIN ... USING (id)`` valid by inventing column aliases; pgspec
     does not imitate that, and says so instead of reporting a made-up query."""

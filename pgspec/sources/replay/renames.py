@@ -120,6 +120,8 @@ def _output_names(query: Any) -> list[str] | None:
     """Column names a subquery or WITH query gives (its first branch's), None when unknown."""
     while isinstance(query, ast.SelectStmt) and query.op != enums.SetOperation.SETOP_NONE:
         query = query.larg
+    if isinstance(query, ast.SelectStmt) and query.valuesLists:
+        return [f"column{i}" for i in range(1, len(query.valuesLists[0]) + 1)]
     if not isinstance(query, ast.SelectStmt) or not query.targetList:
         return None
     names = []
@@ -130,6 +132,21 @@ def _output_names(query: Any) -> list[str] | None:
             return None
         names.append(target.name or _figure_colname(target.val)[0])
     return names
+
+
+#: Set-returning functions of pg_catalog whose FROM columns are their OUT parameters.
+_FUNCTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements",
+                     "json_array_elements_text"), ("value",)),
+    **dict.fromkeys(("jsonb_each", "jsonb_each_text", "json_each", "json_each_text"),
+                    ("key", "value")),
+}
+#: Set-returning functions of pg_catalog with one scalar column (named after the alias, else
+#: the function), the usual companions of a table in a view's FROM list.
+_SCALAR_FUNCTIONS = frozenset({
+    "generate_series", "generate_subscripts", "regexp_split_to_table", "string_to_table",
+    "regexp_matches", "unnest",
+})
 
 
 class _Rewriter:
@@ -268,20 +285,40 @@ class _Rewriter:
         if isinstance(node, ast.RangeFunction):
             self.children(node, scope)
             alias = node.alias
-            names: list[str] | None = None
-            if node.coldeflist:
-                names = [c.colname for c in node.coldeflist]
-            elif alias is not None and alias.colnames:
-                names = _strings(alias.colnames)
             refname = alias.aliasname if alias else None
             if refname is None and len(node.functions) == 1:
                 call = node.functions[0][0]
                 if isinstance(call, ast.FuncCall):
                     refname = call.funcname[-1].sval
-            return [_Item(refname, None, _names_map(names, []))]
+            if node.coldeflist:
+                return [_Item(refname, None, _names_map([c.colname for c in node.coldeflist],
+                                                        []))]
+            names = self._function_columns(node, refname)
+            if names is not None and node.ordinality:
+                names.append("ordinality")
+            return [_Item(refname, None,
+                          _names_map(names, _strings(alias.colnames) if alias else []))]
         self.visit(node, scope)
         alias = getattr(node, "alias", None)
         return [_Item(alias.aliasname if alias else None, None, None)]
+
+    def _function_columns(self, node: ast.RangeFunction, refname: str | None) -> list[str] | None:
+        """Columns of a lone built-in set-returning function in FROM, None for any other
+        (a user function's columns would need its return type resolved)."""
+        if len(node.functions) != 1 or not isinstance(node.functions[0][0], ast.FuncCall):
+            return None
+        call = node.functions[0][0]
+        parts = _strings(call.funcname)
+        name = parts[-1]
+        if (len(parts) > 1 and parts[0] != "pg_catalog") or any(
+            qualified(schema, name) in self.state.function_names for schema in self.state.path()
+        ):
+            return None
+        if name in _FUNCTION_COLUMNS:
+            return list(_FUNCTION_COLUMNS[name])
+        if name in _SCALAR_FUNCTIONS and not (name == "unnest" and len(call.args or ()) > 1):
+            return [refname or name]
+        return None
 
     def _columns(self, key: str) -> list[str] | None:
         objects = self.state.objects
