@@ -197,6 +197,23 @@ def test_functions_in_from_have_known_columns(tmp_path: Path) -> None:
         "SELECT title AS name, tag, value, n, g FROM t, unnest(labels) AS tag,")
 
 
+def test_sql_standard_function_body_is_reported(tmp_path: Path) -> None:
+    """The server rewrites a BEGIN ATOMIC body too; pgspec does not yet, and says so."""
+    script = tmp_path / "f.sql"
+    script.write_text(
+        "CREATE TABLE t (id int, name text);\n"
+        "CREATE FUNCTION names() RETURNS SETOF text LANGUAGE sql\n"
+        "BEGIN ATOMIC SELECT name FROM t; END;\n"
+        "CREATE FUNCTION ids() RETURNS SETOF int LANGUAGE sql BEGIN ATOMIC SELECT id FROM t; END;\n"
+        "CREATE FUNCTION plain() RETURNS text LANGUAGE sql AS 'SELECT name FROM t';\n"
+        "ALTER TABLE t RENAME name TO title;\n"
+    )
+    catalog = read_sql([script])
+    assert [(w.object_type, w.name) for w in catalog.warnings] == [
+        ("function", "public.names()")
+    ]
+
+
 def test_join_using_the_renamed_column_is_reported(tmp_path: Path) -> None:
     """The server keeps ``JOIN ... USING (id)`` valid by inventing column aliases; pgspec
     does not imitate that, and says so instead of reporting a made-up query."""

@@ -510,6 +510,45 @@ def _apply(state: State, rename: _Rename) -> None:
         for key, view in list(objects[plural].items()):
             _store(state, plural, key, view,
                    {"query": fix(view.query, _query, _Scope([], None), kind, key)})
+    _warn_sql_bodies(state, rename)
+
+
+def _nodes(node: Any) -> Any:
+    """Every parse-tree node under ``node``."""
+    if isinstance(node, tuple | list):
+        for item in node:
+            yield from _nodes(item)
+    elif isinstance(node, ast.Node):
+        yield node
+        for attr in node:
+            yield from _nodes(getattr(node, attr))
+
+
+def _warn_sql_bodies(state: State, rename: _Rename) -> None:
+    """SQL-standard bodies (``BEGIN ATOMIC``, ``RETURN``) are parse trees on the server too,
+    so the rename reaches them there; pgspec does not rewrite statements yet, and says so for
+    each body that names the renamed relation (and column)."""
+    for key, fn in state.objects["functions"].items():
+        body = fn.body
+        if fn.language != "sql" or not body.startswith(("BEGIN ATOMIC", "RETURN ")) or (
+            '"' not in rename.name and rename.name not in body
+        ):
+            continue
+        try:
+            tree = pglast.parse_sql(f"CREATE FUNCTION f() RETURNS int LANGUAGE sql {body}")
+        except pglast.parser.ParseError:
+            continue
+        relations = columns = False
+        for node in _nodes(tree):
+            if isinstance(node, ast.RangeVar) and node.relname == rename.relation:
+                relations = True
+            elif isinstance(node, ast.ColumnRef | ast.ResTarget):
+                names = (_strings(node.fields) if isinstance(node, ast.ColumnRef)
+                         else [node.name or ""])
+                columns = columns or rename.column in names
+        if relations and (rename.column is None or columns):
+            state.warn("function", key, f"its SQL-standard body is not rewritten for the "
+                       f"rename of {rename.name!r}; the server's now names the new one")
 
 
 def _rename_view_column(state: State, plural: str, key: str, old: str, new: str) -> None:
