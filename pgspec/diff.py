@@ -17,8 +17,9 @@ from __future__ import annotations
 import operator
 import types
 import typing
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -86,6 +87,9 @@ class Scope:
     #: declared or not, so it is never reported missing or unexpected against it.
     expected_schema_names: frozenset[str]
     actual_schema_names: frozenset[str]
+    #: Each side's tables: a partition's bound is typed by its parent's key columns.
+    expected_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    actual_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     def excluded(self, *names: str | None) -> bool:
         """True when any of the names (an object key, its table's key) matches a pattern."""
@@ -137,6 +141,8 @@ def _build_scope(
         externals=frozenset(externals),
         expected_schema_names=frozenset(qualified(n) for n in expected_names),
         actual_schema_names=frozenset(qualified(n) for n in actual_names),
+        expected_tables=expected.tables,
+        actual_tables=actual.tables,
     )
 
 
@@ -438,14 +444,44 @@ def compare_extension(scope: Scope, key: str, expected: Extension, actual: Exten
             yield _changed("extension", key, attribute, a, b, where)
 
 
+#: Table fields compared by hand: columns as objects, RLS as an object, partitioning by meaning.
+_TABLE_SKIP = frozenset({"columns", "rls_enabled", "rls_forced", "partition_by", "partition_bound"})
+
+
+def _compare_partitioning(
+    scope: Scope, key: str, expected: Table, actual: Table, where: str | None
+) -> Iterator[Difference]:
+    """``partition_by`` and ``partition_bound`` by meaning (``normalize.partitions``): each
+    side's bound is typed by its own parent's key columns, so ``'2026-01-01'`` written in a
+    script equals the server's ``'2026-01-01 00:00:00+00'`` on a timestamptz key. The
+    reported values are the texts as each source gave them."""
+    if expected.partition_by != actual.partition_by or expected.partition_bound != actual.partition_bound:
+        from pgspec.normalize.partitions import (
+            key_types,
+            partition_bound_equivalent,
+            partition_key_equivalent,
+        )
+
+        if not partition_key_equivalent(expected.partition_by, actual.partition_by,
+                                        expected.columns, actual.columns):
+            yield _changed("table", key, "partition_by", expected.partition_by,
+                           actual.partition_by, where)
+        if expected.partition_bound != actual.partition_bound and not partition_bound_equivalent(
+            expected.partition_bound, actual.partition_bound,
+            key_types(expected, scope.expected_tables), key_types(actual, scope.actual_tables),
+        ):
+            yield _changed("table", key, "partition_bound", expected.partition_bound,
+                           actual.partition_bound, where)
+
+
 @comparator("table")
 def compare_table(scope: Scope, key: str, expected: Table, actual: Table) -> Iterator[Difference]:
     """Table attributes, RLS as an object of its own, and columns as objects (order ignored)."""
     if _same_values(expected, actual):
         return
     where = _location(expected, actual)
-    yield from compare_fields("table", key, expected, actual,
-                              skip={"columns", "rls_enabled", "rls_forced"})
+    yield from compare_fields("table", key, expected, actual, skip=_TABLE_SKIP)
+    yield from _compare_partitioning(scope, key, expected, actual, where)
     for attribute in ("enabled", "forced"):
         a, b = getattr(expected, f"rls_{attribute}"), getattr(actual, f"rls_{attribute}")
         if a != b:
