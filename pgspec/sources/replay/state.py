@@ -84,6 +84,10 @@ class State:
         #: Reading a pg_dump/pg_dumpall file: its CREATE MATERIALIZED VIEW always says WITH NO
         #: DATA and only a REFRESH (data section) tells that a view is populated.
         self.dump = False
+        #: What table inheritance needs that the Catalog does not hold (which columns and NOT
+        #: NULLs a child declared itself): ``replay.tables.Inheritance``, made when a table
+        #: first gets a parent; None means no table has one, so ALTER TABLE recurses nowhere.
+        self.inheritance: Any = None
         # A fresh database has ``public``; pg_dump leaves it out. initdb's comment on it is the
         # server's, not the user's, and no reader reports it.
         if keep("public"):

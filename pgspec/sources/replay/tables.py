@@ -4,11 +4,19 @@ Columns follow the server's expansions: a serial column is an integer column wit
 ``nextval`` default and a sequence it owns; an identity column is NOT NULL and its sequence is
 not a Sequence of the catalog; inherited columns (INHERITS, PARTITION OF) come first, with their
 type, NOT NULL and default.
+
+ALTER TABLE recurses to inheritance children and partitions as the server does (ATSimpleRecursion
+and friends in tablecmds.c) unless ``ONLY`` is written: ADD/DROP COLUMN, SET/DROP DEFAULT,
+SET/DROP NOT NULL, TYPE, SET/DROP EXPRESSION, and the NOT NULL a primary key implies. Inherited
+constraints are not copied: every reader keeps a constraint on the table that declares it only.
+What decides a recursion but is not in the Catalog (whether a child declared a column itself,
+pg_attribute.attislocal) is kept in ``Inheritance`` while replaying.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast, enums
@@ -21,6 +29,74 @@ from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant
 from pgspec.sources.replay.state import State, any_name, deparse, names_of
 
 AT = enums.AlterTableType
+
+
+@dataclass
+class Inheritance:
+    """Per-column facts of tables with parents that the Catalog does not model.
+
+    ``local_columns``: ``(table key, column)`` a child declared itself (pg_attribute.attislocal):
+    a parent's DROP COLUMN leaves such a column in the child. ``local_not_null``: NOT NULLs a
+    child stated itself, which PostgreSQL 18 keeps when a parent drops its NOT NULL (earlier
+    versions drop them). A table without parents has only local columns and is not listed.
+    """
+
+    local_columns: set[tuple[str, str]] = field(default_factory=set)
+    local_not_null: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _inheritance(state: State) -> Inheritance:
+    if state.inheritance is None:
+        state.inheritance = Inheritance()
+    return state.inheritance
+
+
+def _parents(table: Table) -> list[str]:
+    return ([table.partition_of] if table.partition_of else []) + table.inherits
+
+
+def _children(state: State, key: str) -> list[Table]:
+    """Direct inheritance children and partitions of a table, in key order."""
+    if state.inheritance is None:
+        return []
+    return [t for t in state.objects["tables"].values()
+            if t.partition_of == key or key in t.inherits]
+
+
+def _descendants(state: State, key: str, column: str) -> list[Table]:
+    """Every table below ``key`` that has ``column``, each once (a child of two children of
+    one parent is reached twice), as ATSimpleRecursion visits find_all_inheritors."""
+    found: dict[str, Table] = {}
+    todo = [key]
+    while todo:
+        for child in _children(state, todo.pop()):
+            if child.key not in found and child.column(column) is not None:
+                found[child.key] = child
+                todo.append(child.key)
+    return list(found.values())
+
+
+def _is_local(state: State, table: Table, column: str) -> bool:
+    if not _parents(table):
+        return True
+    return state.inheritance is not None and (table.key, column) in state.inheritance.local_columns
+
+
+def _inherit_count(state: State, table: Table, column: str) -> int:
+    """How many parents give ``table`` its ``column`` (pg_attribute.attinhcount)."""
+    count = 0
+    for parent_key in _parents(table):
+        parent = state.table(parent_key)
+        if parent is not None and parent.column(column) is not None:
+            count += 1
+    return count
+
+
+def _mark_local(state: State, table: Table, columns: Any = None) -> None:
+    """Record columns a table with parents declared itself (all of them when ``columns`` is
+    None: a table attached as a partition or added as a child keeps its own columns)."""
+    names = [c.name for c in table.columns] if columns is None else columns
+    _inheritance(state).local_columns.update((table.key, name) for name in names)
 
 
 def nextval_default(schema: str, sequence: str) -> str:
@@ -153,8 +229,19 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         if parent is None:
             continue
         for col in _inherited(parent, partition):
-            if all(c.name != col.name for c in columns):
+            existing = next((c for c in columns if c.name == col.name), None)
+            if existing is None:
                 columns.append(col)
+            else:
+                # A column several parents have (MergeAttributes): NOT NULL if any parent's
+                # is, and the default of the parent that has one (two different ones are an
+                # error unless the child states its own).
+                columns = [c.model_copy(update={
+                    "not_null": c.not_null or col.not_null,
+                    "default": c.default if c.default is not None else col.default,
+                }) if c.name == col.name else c for c in columns]
+    local_names: list[str] = []
+    local_not_null: list[str] = []
     pending: list[tuple[ast.Constraint, str | None]] = []
     for elt in stmt.tableElts or ():
         if isinstance(elt, ast.ColumnDef):
@@ -166,6 +253,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
                 columns = [col if c.name == elt.colname else c for c in columns]
             else:
                 col = _column(state, schema, name, elt, local)
+                local_names.append(col.name)
                 existing = next((c for c in columns if c.name == col.name), None)
                 if existing is not None:
                     col = col.model_copy(update={
@@ -175,6 +263,9 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
                     columns = [col if c.name == col.name else c for c in columns]
                 else:
                     columns.append(col)
+            if elt.is_not_null or any(con.contype in (CT.CONSTR_NOTNULL, CT.CONSTR_PRIMARY)
+                                      for con in elt.constraints or ()):
+                local_not_null.append(elt.colname)
             pending.extend(local)
         elif isinstance(elt, ast.Constraint):
             pending.append((elt, None))
@@ -191,6 +282,9 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         inherits=[] if partition else parents,
     )
     state.put("tables", table)
+    if parents:
+        _mark_local(state, table, local_names)
+        _inheritance(state).local_not_null.update((key, n) for n in local_not_null)
     for con, column in fold_redundant_indexes(pending):
         add_constraint(state, schema, name, con, column)
 
@@ -235,6 +329,85 @@ def _drop_column(state: State, schema: str, name: str, column: str) -> None:
     for skey, seq in list(state.objects["sequences"].items()):
         if seq.owned_by == qualified(schema, name, column):
             del state.objects["sequences"][skey]
+
+
+def _set_columns(state: State, table: Table, column: str, recurse: bool, **changes: Any) -> None:
+    """Change a column of a table and, unless ONLY, of every table inheriting it."""
+    _set_column(state, table.key, column, **changes)
+    if recurse:
+        for child in _descendants(state, table.key, column):
+            _set_column(state, child.key, column, **changes)
+
+
+def _add_to_children(state: State, key: str, col: Column) -> None:
+    """ADD COLUMN reaching the children: a child with a column of that name merges it (keeping
+    its own default and, before PostgreSQL 18, its own nullability), the others get the
+    parent's column, and their children in turn."""
+    inherited = col.model_copy(update={"comment": None, "identity": None})
+    for child in _children(state, key):
+        existing = child.column(col.name)
+        if existing is None:
+            state.update("tables", child.key, columns=[*child.columns, inherited])
+            _add_to_children(state, child.key, inherited)
+            continue
+        if existing.type != col.type:
+            raise state.error(f"child table {child.key} has different type for column "
+                              f"{col.name!r}: {existing.type!r}, not {col.type!r}")
+        if col.not_null and not existing.not_null:
+            state.warn("column", qualified(child.schema_name, child.name, col.name),
+                       "ADD COLUMN ... NOT NULL merged into the child's nullable column: "
+                       "PostgreSQL 18 makes it NOT NULL, earlier versions (and pgspec) do not")
+
+
+def _drop_inherited_column(state: State, table: Table, column: str, recurse: bool) -> None:
+    """DROP COLUMN as ATExecDropColumn does it: a child loses the column when it has it only
+    from this parent and did not declare it itself; otherwise the child keeps it, as its own
+    when ONLY was written."""
+    children = [c for c in _children(state, table.key) if c.column(column) is not None]
+    if not recurse and children and table.partition_by:
+        raise state.error("cannot drop column from only the partitioned table when partitions "
+                          f"exist (ALTER TABLE ONLY {table.key} DROP COLUMN {column!r})")
+    drop: list[Table] = []
+    for child in children:
+        if recurse and not _is_local(state, child, column) and _inherit_count(state, child, column) == 1:
+            drop.append(child)
+        elif not recurse:
+            _mark_local(state, child, [column])
+    _drop_column(state, table.schema_name, table.name, column)
+    for child in drop:
+        current = state.table(child.key)
+        if current is not None and current.column(column) is not None:
+            _drop_inherited_column(state, current, column, True)
+
+
+def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> None:
+    """DROP NOT NULL, recursing. A child's own NOT NULL is where versions differ: PostgreSQL 18
+    keeps it (a local not-null constraint), earlier versions clear it; pgspec does the latter
+    and says so."""
+    _set_column(state, table.key, column, not_null=False)
+    if state.inheritance is not None:
+        state.inheritance.local_not_null.discard((table.key, column))
+    if not recurse:
+        return
+    for child in _descendants(state, table.key, column):
+        col = child.column(column)
+        if col is not None and col.not_null and state.inheritance is not None and (
+            (child.key, column) in state.inheritance.local_not_null
+        ):
+            state.warn("column", qualified(child.schema_name, child.name, column),
+                       "the parent's DROP NOT NULL reaches a NOT NULL the child declared itself: "
+                       "PostgreSQL 18 keeps it, earlier versions (and pgspec) drop it")
+        _set_column(state, child.key, column, not_null=False)
+
+
+def _orphan_columns(state: State, table: Table | None) -> None:
+    """After NO INHERIT / DETACH: a column no remaining parent gives becomes the table's own
+    (RemoveInheritance sets attislocal when attinhcount reaches zero)."""
+    if table is None or state.inheritance is None:
+        return
+    orphans = [c.name for c in table.columns if _inherit_count(state, table, c.name) == 0]
+    if _parents(table):
+        _mark_local(state, table, orphans)
 
 
 _TRIGGER_STATES = {
@@ -284,11 +457,13 @@ def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
         ):
             state.warn("table", key, "ALTER TABLE on a table no statement created: not replayed")
         return
+    recurse = stmt.relation.inh  # False when ONLY was written
     for cmd in stmt.cmds or ():
-        _alter_cmd(state, schema, name, key, cmd)
+        _alter_cmd(state, schema, name, key, cmd, recurse)
 
 
-def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTableCmd) -> None:
+def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTableCmd,
+               recurse: bool = True) -> None:
     sub = cmd.subtype
     table = state.table(key)
     if table is None:
@@ -303,40 +478,62 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             if cmd.missing_ok:
                 return
             raise state.error(f"column {col_def.colname!r} of {key} already exists")
+        if not recurse and _children(state, key):
+            raise state.error("column must be added to child tables too (ALTER TABLE ONLY "
+                              f"{key} ADD COLUMN {col_def.colname!r})")
         local: list[tuple[ast.Constraint, str]] = []
         col = _column(state, schema, name, col_def, local)
         state.update("tables", key, columns=[*table.columns, col])
+        if _parents(table):
+            _mark_local(state, table, [col.name])
         for con, column in local:
             add_constraint(state, schema, name, con, column)
+        _add_to_children(state, key, col)
     elif sub == AT.AT_DropColumn:
         if table.column(cmd.name) is None:
             if cmd.missing_ok:
                 return
             raise state.error(f"column {cmd.name!r} of {key} does not exist")
-        _drop_column(state, schema, name, cmd.name)
+        _drop_inherited_column(state, table, cmd.name, recurse)
     elif sub in (AT.AT_ColumnDefault, AT.AT_CookedColumnDefault):
-        _set_column(state, key, cmd.name,
-                    default=deparse(cmd.def_) if cmd.def_ is not None else None)
+        # Recursing overwrites a child's own default too (the server sets every inheritor's).
+        _set_columns(state, table, cmd.name, recurse,
+                     default=deparse(cmd.def_) if cmd.def_ is not None else None)
     elif sub == AT.AT_SetNotNull:
-        _set_column(state, key, cmd.name, not_null=True)
+        if _parents(table):
+            _inheritance(state).local_not_null.add((key, cmd.name))
+        _set_columns(state, table, cmd.name, recurse, not_null=True)
     elif sub == AT.AT_DropNotNull:
-        _set_column(state, key, cmd.name, not_null=False)
+        _drop_not_null(state, table, cmd.name, recurse)
     elif sub == AT.AT_AlterColumnType:
         col_def = cmd.def_
+        if not recurse and _descendants(state, key, cmd.name):
+            raise state.error(f"type of inherited column {cmd.name!r} must be changed in child "
+                              f"tables too (ALTER TABLE ONLY {key})")
         changes: dict[str, Any] = {"type": state.type_text(col_def.typeName)}
         changes["collation"] = any_name(col_def.collClause.collname) if col_def.collClause else None
-        _set_column(state, key, cmd.name, **changes)
+        _set_columns(state, table, cmd.name, recurse, **changes)
     elif sub == AT.AT_AddIdentity:
         when = "always" if cmd.def_.generated_when == "a" else "by default"
         _set_column(state, key, cmd.name, identity=when, not_null=True)
     elif sub == AT.AT_DropIdentity:
         _set_column(state, key, cmd.name, identity=None)
     elif sub == AT.AT_SetExpression:
-        _set_column(state, key, cmd.name, generated=deparse(cmd.def_))
+        _set_columns(state, table, cmd.name, recurse, generated=deparse(cmd.def_))
     elif sub == AT.AT_DropExpression:
-        _set_column(state, key, cmd.name, generated=None)
+        _set_columns(state, table, cmd.name, recurse, generated=None)
     elif sub == AT.AT_AddConstraint:
-        add_constraint(state, schema, name, cmd.def_)
+        con = cmd.def_
+        add_constraint(state, schema, name, con)
+        # A primary key's NOT NULL reaches the children (a CHECK too, but constraints stay
+        # with the table that declares them); PostgreSQL 18's ADD CONSTRAINT ... NOT NULL
+        # recurses unless NO INHERIT.
+        if recurse and isinstance(con, ast.Constraint) and (
+            con.contype == CT.CONSTR_PRIMARY
+            or (con.contype == CT.CONSTR_NOTNULL and not con.is_no_inherit)
+        ):
+            for column in names_of(con.keys):
+                _set_columns(state, table, column, True, not_null=True)
     elif sub == AT.AT_DropConstraint:
         ckey = qualified(schema, name, cmd.name)
         if ckey in state.objects["constraints"]:
@@ -366,24 +563,34 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
     elif sub == AT.AT_AttachPartition:
         part = cmd.def_
         c_schema, c_name = state.relation_key(part.name)
-        state.update("tables", qualified(c_schema, c_name), partition_of=key,
-                     partition_bound=partition_bound_text(part.bound), inherits=[])
+        attached = state.update("tables", qualified(c_schema, c_name), partition_of=key,
+                                partition_bound=partition_bound_text(part.bound), inherits=[])
+        if attached is not None:
+            # A partition has only its parent's columns: attaching makes them inherited
+            # (MergeAttributesIntoExisting clears attislocal), so DROP COLUMN takes them along.
+            _inheritance(state).local_columns.difference_update(
+                (attached.key, c.name) for c in attached.columns)
     elif sub == AT.AT_DetachPartition:
         part = cmd.def_
         c_schema, c_name = state.relation_key(part.name)
-        state.update("tables", qualified(c_schema, c_name), partition_of=None,
-                     partition_bound=None)
+        detached = state.update("tables", qualified(c_schema, c_name), partition_of=None,
+                                partition_bound=None)
+        if detached is not None:
+            _orphan_columns(state, detached)
     elif sub == AT.AT_SetLogged:
         state.update("tables", key, unlogged=False)
     elif sub == AT.AT_SetUnLogged:
         state.update("tables", key, unlogged=True)
     elif sub == AT.AT_AddInherit:
         p_schema, p_name = state.relation_key(cmd.def_)
+        if not _parents(table):
+            _mark_local(state, table)  # its columns were its own before it had a parent
         state.update("tables", key, inherits=[*table.inherits, qualified(p_schema, p_name)])
     elif sub == AT.AT_DropInherit:
         p_schema, p_name = state.relation_key(cmd.def_)
         parent = qualified(p_schema, p_name)
-        state.update("tables", key, inherits=[p for p in table.inherits if p != parent])
+        changed = state.update("tables", key, inherits=[p for p in table.inherits if p != parent])
+        _orphan_columns(state, changed)
     elif sub in (AT.AT_EnableRule, AT.AT_EnableAlwaysRule, AT.AT_EnableReplicaRule,
                  AT.AT_DisableRule):
         return
