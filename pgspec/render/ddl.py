@@ -304,14 +304,20 @@ def table_sql(
 ) -> list[str]:
     """CREATE TABLE with the columns and constraints that belong in it at this point.
 
-    ``overrides`` are a partition's columns whose default or NOT NULL are not the parent's
-    (with the parent's column, and whether the default is written here or set later).
+    ``overrides`` are a partition's or INHERITS child's columns whose default or NOT NULL are
+    not the inherited ones (with the inherited column, and whether the default is written here
+    or set later). A partition states them in its column list (``WITH OPTIONS``); INHERITS has
+    no such clause, so, as pg_dump does, ``ALTER TABLE ONLY`` sets them right after (ONLY: a
+    grandchild created later copies them from this table, and none exists yet).
     """
     elements = [
         column_sql(c, with_default=c.name not in deferred_defaults, identity_seq=identity_seqs.get(c.name))
         for c in columns
     ]
     after: list[str] = []
+    if not table.partition_of:
+        after = _inherit_overrides_sql(table, overrides)
+        overrides = ()
     for col, parent_col, inline_default in overrides:
         options = []
         if inline_default:
@@ -340,6 +346,21 @@ def table_sql(
     out += column_comments(table, comment_columns)
     for con in constraints:
         out += constraint_comment(con)
+    return out
+
+
+def _inherit_overrides_sql(table: Table, overrides: Iterable[tuple[Column, Column, bool]]) -> list[str]:
+    """``ALTER TABLE ONLY child ALTER COLUMN ...`` for an INHERITS child's own defaults and
+    NOT NULLs (a default set later is its own statement)."""
+    out: list[str] = []
+    for col, parent_col, inline_default in overrides:
+        head = f"ALTER TABLE ONLY {table.key} ALTER COLUMN {quote(col.name)}"
+        if inline_default:
+            out.append(f"{head} SET DEFAULT {default_expr(col.default or '')};")
+        elif col.default is None and parent_col.default is not None:
+            out.append(f"{head} DROP DEFAULT;")
+        if col.not_null and not parent_col.not_null:
+            out.append(f"{head} SET NOT NULL;")
     return out
 
 

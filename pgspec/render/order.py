@@ -98,8 +98,8 @@ class Plan:
     tails: dict[str, list[Column]]
     #: Table key -> the columns CREATE TABLE lists.
     own_columns: dict[str, list[Column]]
-    #: Partition key -> (its column, the parent's) where the partition's own default or
-    #: NOT NULL differ from what PARTITION OF copies from the parent.
+    #: Partition or INHERITS child key -> (its column, the one it inherits) where the child's own
+    #: default or NOT NULL differ from what PARTITION OF / INHERITS copies from the parents.
     overrides: dict[str, list[tuple[Column, Column]]]
     #: Table key -> column name -> sequence rendered as its identity's options.
     identity_seqs: dict[str, dict[str, Sequence]]
@@ -308,7 +308,11 @@ class _Builder:
                 self.mark_inherited(table, parent, partition=False)
                 if parent in c.tables:
                     inherited_cols.update(col.name for col in c.tables[parent].columns)
-            columns = [col for col in table.columns if col.name not in inherited_cols]
+            overrides, conflicts = self.inherit_overrides(table, [c.tables.get(p) for p in parents])
+            if overrides:
+                self.overrides[table.key] = overrides
+            columns = [col for col in table.columns
+                       if col.name not in inherited_cols or col.name in conflicts]
             cut = next((i for i, col in enumerate(columns)
                         if self.calls_function(col.generated, table.schema_name)), None)
             if cut is not None:
@@ -328,6 +332,37 @@ class _Builder:
             if mine is not None and (col.default != mine.default or (col.not_null and not mine.not_null)):
                 found.append((col, mine))
         return found
+
+    @staticmethod
+    def inherit_overrides(table: Table, parents: list[Table | None]
+                          ) -> tuple[list[tuple[Column, Column]], set[str]]:
+        """An INHERITS child's columns whose default or NOT NULL are not what CREATE TABLE ...
+        INHERITS gives it, each with the column it inherits; and the columns that must be
+        listed in CREATE TABLE because the parents' defaults conflict.
+
+        MergeAttributes takes a column from every parent that has it: NOT NULL when any
+        parent's is, and the default of the parents that have one, which must agree (else
+        CREATE TABLE fails unless the child states its own, so such a column is listed).
+        The inherited column is given as the first parent's, with that default and NOT NULL.
+        """
+        found: list[tuple[Column, Column]] = []
+        conflicts: set[str] = set()
+        for col in table.columns:
+            from_parents = [pc for parent in parents if parent is not None
+                            if (pc := parent.column(col.name)) is not None]
+            if not from_parents:
+                continue
+            defaults = list(dict.fromkeys(pc.default for pc in from_parents if pc.default is not None))
+            if len(defaults) > 1:
+                conflicts.add(col.name)
+                continue
+            inherited = from_parents[0].model_copy(update={
+                "default": defaults[0] if defaults else None,
+                "not_null": any(pc.not_null for pc in from_parents),
+            })
+            if col.default != inherited.default or (col.not_null and not inherited.not_null):
+                found.append((col, inherited))
+        return found, conflicts
 
     def mark_inherited(self, table: Table, parent: str, *, partition: bool) -> None:
         """Constraints and triggers the server copies from a parent: rendering them again
@@ -364,10 +399,17 @@ class _Builder:
             owner = self.add("table", table.key, table, deps)
             overriding = [col for col, parent_col in self.overrides.get(table.key, [])
                           if col.default is not None and col.default != parent_col.default]
+            parent_keys = [self.key_of(p) for p in
+                           ([table.partition_of] if table.partition_of else []) + table.inherits]
             for col in columns + overriding:
                 if col.default is not None:
+                    deps = self.expr_deps(col.default, home) | {owner.id}
+                    if col in overriding:
+                        # A parent's SET DEFAULT set later (it calls a function) reaches this
+                        # table too: its own default must be set after it.
+                        deps |= {f"coldef:{qualified(*name_parts(p), col.name)}" for p in parent_keys}
                     self.add("coldef", qualified(table.schema_name, table.name, col.name), table,
-                             self.expr_deps(col.default, home) | {owner.id}, owner=owner.id, detail=col)
+                             deps, owner=owner.id, detail=col)
             tail = self.tails.get(table.key)
             if tail:
                 tdeps = {owner.id}
