@@ -226,6 +226,9 @@ CREATE TABLE multi_2 PARTITION OF multi
 
 CREATE TABLE by_expr (name text, at timestamptz) PARTITION BY LIST (lower(name));
 CREATE TABLE by_expr_a PARTITION OF by_expr FOR VALUES IN ('a');
+CREATE TABLE by_day (at timestamptz) PARTITION BY RANGE (((at AT TIME ZONE 'UTC')::date));
+CREATE TABLE by_day_2026 PARTITION OF by_day FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE by_len (s varchar(20)) PARTITION BY RANGE (length(s), (s || 'x'));
 CREATE TABLE by_expr2 (a integer) PARTITION BY RANGE ((a + 1));
 CREATE TABLE by_expr2_1 PARTITION OF by_expr2 FOR VALUES FROM (0) TO (100);
 
@@ -329,6 +332,9 @@ tables:
   names:
     columns: {n: {type: varchar(20), collation: C}, m: text}
     partition_by: 'list (n collate "C" text_ops)'
+  by_len:
+    columns: {s: varchar(20)}
+    partition_by: "range (length(s), (s || 'x') collate \"C\")"
   others:
     columns: {n: text}
     partition_by: 'LIST (n COLLATE "C")'
