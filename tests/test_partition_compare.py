@@ -334,7 +334,7 @@ tables:
     partition_by: 'list (n collate "C" text_ops)'
   by_len:
     columns: {s: varchar(20)}
-    partition_by: "range (length(s), (s || 'x') collate \"C\")"
+    partition_by: 'range (length(s), (s || ''x'') collate "C")'
   others:
     columns: {n: text}
     partition_by: 'LIST (n COLLATE "C")'
