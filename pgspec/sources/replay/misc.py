@@ -9,7 +9,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
-from pgspec.sources.replay import renames
+from pgspec.sources.replay import privileges, renames
 from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
 from pgspec.sources.replay.routines import drop_function, function_key
 from pgspec.sources.replay.state import State, deparse, names_of
@@ -187,6 +187,7 @@ def _drop_table_children(state: State, key: str) -> None:
     for skey, seq in list(state.objects["sequences"].items()):
         if seq.owned_by and seq.owned_by.startswith(key + "."):
             del state.objects["sequences"][skey]
+            privileges.forget_object(state, "sequences", seq)
     state.primary_keys.pop(key, None)
 
 
@@ -195,17 +196,24 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
     cascade = stmt.behavior == enums.DropBehavior.DROP_CASCADE
     for obj in stmt.objects or ():
         if kind in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+            key = function_key(state, obj)
+            dropped = state.objects["functions"].get(key) if key else None
             drop_function(state, obj, stmt.missing_ok)
+            if dropped is not None and key not in state.objects["functions"]:
+                privileges.forget_object(state, "functions", dropped)
             continue
         if kind == OT.OBJECT_SCHEMA:
             name = obj.sval
-            state.objects["schemas"].pop(qualified(name), None)
+            schema = state.objects["schemas"].pop(qualified(name), None)
+            if schema is not None:
+                privileges.forget_object(state, "schemas", schema)
             state.known_schemas.discard(name)
             if cascade:
-                for objs in state.objects.values():
+                for plural, objs in state.objects.items():
                     for key, item in list(objs.items()):
                         if getattr(item, "schema_name", None) == name:
                             del objs[key]
+                            privileges.forget_object(state, plural, item)
             continue
         target = _target(state, kind, obj)
         if target is None:
@@ -214,6 +222,7 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
         found = state.objects[plural].pop(key, None)
         if found is None:
             continue
+        privileges.forget_object(state, plural, found)
         if plural == "tables":
             _drop_table_children(state, key)
             if cascade:
@@ -244,7 +253,9 @@ def _rename_table(state: State, schema: str, old: str, new: str) -> None:
     for plural in ("tables", "views", "materialized_views", "sequences", "composite_types"):
         obj = state.objects[plural].get(old_key)
         if obj is not None:
-            _rekey(state, plural, old_key, obj.model_copy(update={"name": new}))
+            moved = obj.model_copy(update={"name": new})
+            _rekey(state, plural, old_key, moved)
+            privileges.carry(state, plural, moved, old_key)
     if old_key in state.known_types:
         state.known_types.discard(old_key)
         state.known_types.add(new_key)
@@ -281,6 +292,7 @@ def _rename_column(state: State, schema: str, table: str, old: str, new: str) ->
         return
     cols = [c.model_copy(update={"name": new}) if c.name == old else c for c in obj.columns]
     state.update("tables", key, columns=cols)
+    privileges.carry_column(state, key, old, new)
 
     def swap(names: list[str]) -> list[str]:
         return [new if n == old else n for n in names]
@@ -349,7 +361,9 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
         for plural in ("enums", "domains", "composite_types"):
             obj = state.objects[plural].get(key)
             if obj is not None:
-                _rekey(state, plural, key, obj.model_copy(update={"name": new}))
+                moved = obj.model_copy(update={"name": new})
+                _rekey(state, plural, key, moved)
+                privileges.carry(state, plural, moved, key)
         state.known_types.discard(key)
         state.known_types.add(qualified(schema, new))
         state.warn("type", key, "renamed types are not renamed in columns that use them")
@@ -360,10 +374,16 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
             del state.objects["functions"][key]
             moved = fn.model_copy(update={"name": new})
             state.objects["functions"][moved.key] = moved
+            privileges.carry(state, "functions", moved, fn.key)
             group = state.function_names.setdefault(qualified(fn.schema_name, new), [])
             group.append(moved.key)
     elif kind == OT.OBJECT_AGGREGATE:
+        before = dict(state.objects["aggregates"])
         rename_aggregate(state, stmt)
+        gone = before.keys() - state.objects["aggregates"].keys()
+        came = state.objects["aggregates"].keys() - before.keys()
+        if len(gone) == 1 and len(came) == 1:
+            privileges.carry(state, "aggregates", state.objects["aggregates"][came.pop()], gone.pop())
     elif kind == OT.OBJECT_SCHEMA:
         state.warn("schema", stmt.subname or "?", "ALTER SCHEMA ... RENAME is not replayed")
     elif kind == OT.OBJECT_ATTRIBUTE:

@@ -35,7 +35,8 @@ from pgspec.sources.replay.aggregates import aggregate_key
 from pgspec.sources.replay.routines import function_key
 from pgspec.sources.replay.state import State, names_of
 
-__all__ = ["PrivilegeState", "apply", "catalog_parts", "claims", "forget"]
+__all__ = ["PrivilegeState", "apply", "carry", "carry_column", "catalog_parts", "claims", "forget",
+           "forget_object"]
 
 OT = enums.ObjectType
 
@@ -52,6 +53,7 @@ _STORES = (
     ("functions", "function"),
     ("aggregates", "aggregate"),
 )
+_STORE_NAMES = frozenset(plural for plural, _ in _STORES)
 _TARGET_OF_OBJTYPE = {
     OT.OBJECT_TABLE: "tables",
     OT.OBJECT_SEQUENCE: "sequences",
@@ -140,6 +142,45 @@ def forget(state: State, on: str, key: str) -> None:
     if priv is not None:
         priv.acls.pop((on, key), None)
         priv.owners.pop(key, None)
+
+
+def forget_object(state: State, plural: str, obj: Any) -> None:
+    """An object dropped (``DROP``, or with its schema): the server forgets its ACL, its owner
+    and its columns' ACLs with it, so an object created later under the same name starts
+    with the privileges of its own creation."""
+    if plural not in _STORE_NAMES:
+        return
+    forget(state, _on_of(state, plural, obj), obj.key)
+    priv = state.__dict__.get("privileges")
+    if priv is not None and plural in ("tables", "views", "materialized_views"):
+        for kind, col_key in list(priv.acls):
+            if kind == "column" and col_key.rpartition(".")[0] == obj.key:
+                del priv.acls[(kind, col_key)]
+
+
+def carry(state: State, plural: str, obj: Any, old_key: str) -> None:
+    """A renamed object (``obj``, under its new key) keeps the ACL, the owner and the column
+    ACLs it had under ``old_key``: a rename changes a name, not an object."""
+    priv = state.__dict__.get("privileges")
+    if priv is None or old_key == obj.key or plural not in _STORE_NAMES:
+        return
+    on = _on_of(state, plural, obj)
+    if (on, old_key) in priv.acls:
+        priv.acls[(on, obj.key)] = priv.acls.pop((on, old_key))
+    if old_key in priv.owners:
+        priv.owners[obj.key] = priv.owners.pop(old_key)
+    for kind, col_key in list(priv.acls):
+        if kind == "column" and col_key.rpartition(".")[0] == old_key:
+            column = col_key[len(old_key) + 1:]
+            priv.acls[(kind, f"{obj.key}.{column}")] = priv.acls.pop((kind, col_key))
+
+
+def carry_column(state: State, table_key: str, old: str, new: str) -> None:
+    """A renamed column keeps its own grants."""
+    priv = state.__dict__.get("privileges")
+    old_key = f"{table_key}.{qualified(old)}"
+    if priv is not None and ("column", old_key) in priv.acls:
+        priv.acls[("column", f"{table_key}.{qualified(new)}")] = priv.acls.pop(("column", old_key))
 
 
 def _aggregate_named(state: State, obj: ast.ObjectWithArgs) -> tuple[str, str] | None:
