@@ -261,6 +261,23 @@ RENDER_CASES: dict[str, str] = {
         ALTER TABLE m2 ALTER COLUMN x SET DEFAULT 4;
         ALTER TABLE m2 ALTER COLUMN n SET NOT NULL;
     """,
+    # A parent's default calling a function is set after the function, and reaches the
+    # children then: their own defaults, or their lack of one, are set after it.
+    "deferred_parent_default": """
+        CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 42';
+        CREATE TABLE parent (id int, x int DEFAULT f(), y int DEFAULT 1, z int DEFAULT f());
+        CREATE TABLE child () INHERITS (parent);
+        ALTER TABLE ONLY child ALTER COLUMN x SET DEFAULT 2;
+        ALTER TABLE ONLY child ALTER COLUMN y SET DEFAULT f();
+        CREATE TABLE gc () INHERITS (child);
+        ALTER TABLE ONLY gc ALTER COLUMN y SET DEFAULT 3;
+        CREATE TABLE c2 () INHERITS (parent);
+        ALTER TABLE ONLY c2 ALTER COLUMN z DROP DEFAULT;
+        CREATE TABLE p (a int, b int DEFAULT f()) PARTITION BY LIST (a);
+        CREATE TABLE p1 PARTITION OF p (b DEFAULT 2) FOR VALUES IN (1);
+        CREATE TABLE p2 PARTITION OF p FOR VALUES IN (2);
+        ALTER TABLE ONLY p2 ALTER COLUMN b DROP DEFAULT;
+    """,
     "partition": """
         CREATE TABLE p (a int, b int DEFAULT 1, n int) PARTITION BY LIST (a);
         CREATE TABLE p1 PARTITION OF p (b DEFAULT 2, n NOT NULL) FOR VALUES IN (1)

@@ -320,9 +320,9 @@ def table_sql(
         overrides = ()
     for col, parent_col, inline_default in overrides:
         options = []
-        if inline_default:
-            options.append(f"DEFAULT {default_expr(col.default or '')}")
-        elif col.default is None and parent_col.default is not None:
+        if inline_default and col.default is not None:
+            options.append(f"DEFAULT {default_expr(col.default)}")
+        elif col.default is None and parent_col.default is not None and inline_default:
             after.append(f"ALTER TABLE {table.key} ALTER COLUMN {quote(col.name)} DROP DEFAULT;")
         if col.not_null and not parent_col.not_null:
             options.append("NOT NULL")
@@ -355,9 +355,9 @@ def _inherit_overrides_sql(table: Table, overrides: Iterable[tuple[Column, Colum
     out: list[str] = []
     for col, parent_col, inline_default in overrides:
         head = f"ALTER TABLE ONLY {table.key} ALTER COLUMN {quote(col.name)}"
-        if inline_default:
-            out.append(f"{head} SET DEFAULT {default_expr(col.default or '')};")
-        elif col.default is None and parent_col.default is not None:
+        if col.default is not None and inline_default:
+            out.append(f"{head} SET DEFAULT {default_expr(col.default)};")
+        elif col.default is None and parent_col.default is not None and inline_default:
             out.append(f"{head} DROP DEFAULT;")
         if col.not_null and not parent_col.not_null:
             out.append(f"{head} SET NOT NULL;")
@@ -396,7 +396,11 @@ def add_columns_sql(table: Table, columns: list[Column], identity_seqs: dict[str
 
 
 def set_default_sql(table_key: str, col: Column) -> list[str]:
-    return [f"ALTER TABLE {table_key} ALTER COLUMN {quote(col.name)} SET DEFAULT {default_expr(col.default or '')};"]
+    """A default set once what it calls exists; ``None`` is a child's lack of the default its
+    parent has, dropped after the parent's (which reaches the child) is set."""
+    if col.default is None:
+        return [f"ALTER TABLE {table_key} ALTER COLUMN {quote(col.name)} DROP DEFAULT;"]
+    return [f"ALTER TABLE {table_key} ALTER COLUMN {quote(col.name)} SET DEFAULT {default_expr(col.default)};"]
 
 
 def add_constraint_sql(con: Constraint) -> list[str]:

@@ -397,16 +397,16 @@ class _Builder:
             for col in columns:
                 deps |= self.type_deps(col.type, home) | self.expr_deps(col.generated, home)
             owner = self.add("table", table.key, table, deps)
+            # A child's own default (or its lack of one) on an inherited column; set after any
+            # parent's default set later (one calling a function), which reaches this table too.
             overriding = [col for col, parent_col in self.overrides.get(table.key, [])
-                          if col.default is not None and col.default != parent_col.default]
+                          if col.default != parent_col.default]
             parent_keys = [self.key_of(p) for p in
                            ([table.partition_of] if table.partition_of else []) + table.inherits]
             for col in columns + overriding:
-                if col.default is not None:
+                if col.default is not None or col in overriding:
                     deps = self.expr_deps(col.default, home) | {owner.id}
                     if col in overriding:
-                        # A parent's SET DEFAULT set later (it calls a function) reaches this
-                        # table too: its own default must be set after it.
                         deps |= {f"coldef:{qualified(*name_parts(p), col.name)}" for p in parent_keys}
                     self.add("coldef", qualified(table.schema_name, table.name, col.name), table,
                              deps, owner=owner.id, detail=col)
