@@ -90,6 +90,9 @@ class Scope:
     #: Each side's tables: a partition's bound is typed by its parent's key columns.
     expected_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
     actual_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    #: The two catalogs: a view's bare columns resolve against its own side's relations.
+    expected_catalog: Catalog | None = dataclass_field(default=None, compare=False, repr=False)
+    actual_catalog: Catalog | None = dataclass_field(default=None, compare=False, repr=False)
 
     def excluded(self, *names: str | None) -> bool:
         """True when any of the names (an object key, its table's key) matches a pattern."""
@@ -143,6 +146,8 @@ def _build_scope(
         actual_schema_names=frozenset(qualified(n) for n in actual_names),
         expected_tables=expected.tables,
         actual_tables=actual.tables,
+        expected_catalog=expected,
+        actual_catalog=actual,
     )
 
 
@@ -528,9 +533,24 @@ def _compare_relation(kind: str) -> Comparator:
         # The output column names follow from the query, which is compared; whether a
         # materialized view is populated only when both sides state it (None: unknown).
         unknown = {"with_data"} if None in (getattr(expected, "with_data", 0), getattr(actual, "with_data", 0)) else set()
-        return compare_fields(kind, key, expected, actual, skip={"columns", *unknown})
+        yield from compare_fields(kind, key, expected, actual, skip={"columns", "query", *unknown})
+        if expected.query != actual.query and not _queries_equivalent(scope, expected.query, actual.query):
+            yield _changed(kind, key, "query", expected.query, actual.query, _location(expected, actual))
 
     return compare
+
+
+def _queries_equivalent(scope: Scope, expected: str, actual: str) -> bool:
+    """Two view queries by meaning, each side's bare columns resolved against its own
+    catalog (``normalize.views``); only texts that differ get here."""
+    from pgspec.normalize.views import catalog_relations, queries_equivalent
+
+    if scope.expected_catalog is None or scope.actual_catalog is None:
+        from pgspec.normalize import equivalent
+
+        return equivalent("query", expected, actual)
+    return queries_equivalent(expected, actual, catalog_relations(scope.expected_catalog),
+                              catalog_relations(scope.actual_catalog))
 
 
 comparator("view")(_compare_relation("view"))

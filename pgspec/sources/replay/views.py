@@ -8,6 +8,7 @@ from typing import Any
 from pglast import ast, enums
 
 from pgspec.catalog import MaterializedView, View
+from pgspec.normalize.scope import Relations, Resolver, Scope
 from pgspec.quoting import qualified
 from pgspec.sources.replay.state import State, deparse, names_of
 
@@ -61,6 +62,47 @@ def _output_names(query: Any, aliases: list[str]) -> list[str]:
     return names
 
 
+class _PathQualifier(Resolver):
+    """Names the schema of each relation a query names bare, as the search_path resolves it
+    (WITH query names are not relations: the walk tells them apart)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.path = state.path()
+        super().__init__(Relations(key=self._key, columns=lambda _: None,
+                                   user_function=lambda _: True))
+
+    def _key(self, node: ast.RangeVar) -> str | None:
+        if node.schemaname:
+            return qualified(node.schemaname, node.relname)
+        known, types = self.state.objects, self.state.known_types
+        for schema in self.path:
+            key = qualified(schema, node.relname)
+            if (
+                key in known["tables"] or key in known["views"]
+                or key in known["materialized_views"] or key in known["sequences"]
+                or key in types
+            ):
+                if schema != "public":
+                    node.schemaname = schema
+                return key
+        return None
+
+
+def _query_text(state: State, query: Any) -> str:
+    """A view's query as stored: relations it names unqualified are resolved through the
+    search_path in force now, as CREATE VIEW resolves them once and for all (the server
+    stores oids, and prints ``app.c`` for ``c`` read under ``search_path = app, public``).
+
+    A name resolved to ``public`` stays bare (every reader and the differ take a bare name as
+    public's), and so does one found on no schema of the path (a system catalog, or a
+    relation pgspec does not know): it is left as the script wrote it.
+    """
+    if any(schema != "public" for schema in state.path()):
+        _PathQualifier(state).visit(query, Scope([], None))
+    return deparse(query, remember=False)
+
+
 def create_view(state: State, stmt: ast.ViewStmt) -> None:
     if stmt.view.relpersistence == "t":
         return
@@ -78,7 +120,7 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
         View(
             schema=schema,
             name=name,
-            query=deparse(stmt.query, remember=False),
+            query=_query_text(state, stmt.query),
             options=dict(sorted(options.items())),
             columns=_output_names(stmt.query, names_of(stmt.aliases)),
         ),
@@ -97,7 +139,7 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
         MaterializedView(
             schema=schema,
             name=name,
-            query=deparse(stmt.query, remember=False),
+            query=_query_text(state, stmt.query),
             with_data=(None if state.dump else False) if into.skipData else True,
             columns=_output_names(stmt.query, names_of(into.colNames)),
         ),
