@@ -43,6 +43,9 @@ class Inheritance:
 
     local_columns: set[tuple[str, str]] = field(default_factory=set)
     local_not_null: set[tuple[str, str]] = field(default_factory=set)
+    #: NOT NULL ... NO INHERIT (PostgreSQL 18; pg_dump writes it for ONLY ... SET NOT NULL):
+    #: a child created later does not take it.
+    no_inherit_not_null: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _inheritance(state: State) -> Inheritance:
@@ -198,13 +201,29 @@ _ATTRIBUTES: dict[Any, Callable[[ast.Constraint], None]] = {
 }
 
 
-def _inherited(parent: Table, partition: bool) -> list[Column]:
+def _inherited(state: State, parent: Table, partition: bool) -> list[Column]:
     """Columns a child takes from its parent: type, NOT NULL, default, generation, collation.
 
     Comments are not inherited; identity is, for partitions only (PostgreSQL 17+ keeps it on
-    partitions too, but an older server does not, so pgspec leaves it to the parent).
+    partitions too, but an older server does not, so pgspec leaves it to the parent). A NOT
+    NULL the parent marked NO INHERIT stays with the parent.
     """
-    return [c.model_copy(update={"comment": None, "identity": None}) for c in parent.columns]
+    kept = state.inheritance.no_inherit_not_null if state.inheritance is not None else set()
+    return [c.model_copy(update={"comment": None, "identity": None,
+                                 "not_null": c.not_null and (parent.key, c.name) not in kept})
+            for c in parent.columns]
+
+
+def _no_inherit_not_null(node: Any) -> list[str]:
+    """Columns a clause makes NOT NULL NO INHERIT: a column definition's own constraint, or a
+    table constraint ``NOT NULL col NO INHERIT`` (PostgreSQL 18)."""
+    if isinstance(node, ast.ColumnDef):
+        return [node.colname] if any(
+            c.contype == CT.CONSTR_NOTNULL and c.is_no_inherit for c in node.constraints or ()
+        ) else []
+    if isinstance(node, ast.Constraint) and node.contype == CT.CONSTR_NOTNULL and node.is_no_inherit:
+        return names_of(node.keys)
+    return []
 
 
 def create_table(state: State, stmt: ast.CreateStmt) -> None:
@@ -228,7 +247,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         parent = state.table(parent_key)
         if parent is None:
             continue
-        for col in _inherited(parent, partition):
+        for col in _inherited(state, parent, partition):
             existing = next((c for c in columns if c.name == col.name), None)
             if existing is None:
                 columns.append(col)
@@ -282,6 +301,9 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         inherits=[] if partition else parents,
     )
     state.put("tables", table)
+    no_inherit = [name for elt in stmt.tableElts or () for name in _no_inherit_not_null(elt)]
+    if no_inherit:
+        _inheritance(state).no_inherit_not_null.update((key, n) for n in no_inherit)
     if parents:
         _mark_local(state, table, local_names)
         _inheritance(state).local_not_null.update((key, n) for n in local_not_null)
@@ -398,6 +420,15 @@ def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> No
                        "the parent's DROP NOT NULL reaches a NOT NULL the child declared itself: "
                        "PostgreSQL 18 keeps it, earlier versions (and pgspec) drop it")
         _set_column(state, child.key, column, not_null=False)
+
+
+def _merge_attached_checks(state: State, parent_key: str, child_key: str) -> None:
+    constraints = state.objects["constraints"]
+    inherited = {c.name for c in constraints.values()
+                 if c.table_key == parent_key and c.kind == "check" and not c.no_inherit}
+    for ckey, con in list(constraints.items()):
+        if con.table_key == child_key and con.kind == "check" and con.name in inherited:
+            del constraints[ckey]
 
 
 def _orphan_columns(state: State, table: Table | None) -> None:
@@ -525,6 +556,8 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
     elif sub == AT.AT_AddConstraint:
         con = cmd.def_
         add_constraint(state, schema, name, con)
+        if _no_inherit_not_null(con):
+            _inheritance(state).no_inherit_not_null.update((key, n) for n in _no_inherit_not_null(con))
         # A primary key's NOT NULL reaches the children (a CHECK too, but constraints stay
         # with the table that declares them); PostgreSQL 18's ADD CONSTRAINT ... NOT NULL
         # recurses unless NO INHERIT.
@@ -566,10 +599,14 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         attached = state.update("tables", qualified(c_schema, c_name), partition_of=key,
                                 partition_bound=partition_bound_text(part.bound), inherits=[])
         if attached is not None:
-            # A partition has only its parent's columns: attaching makes them inherited
-            # (MergeAttributesIntoExisting clears attislocal), so DROP COLUMN takes them along.
+            # A partition has only its parent's columns and CHECKs: attaching makes them
+            # inherited (MergeAttributesIntoExisting / MergeConstraintsIntoExisting clear
+            # attislocal and conislocal), so DROP COLUMN takes them along and every reader
+            # keeps the CHECK with the parent only (pg_dump creates a partition with its own
+            # copy, then attaches it).
             _inheritance(state).local_columns.difference_update(
                 (attached.key, c.name) for c in attached.columns)
+            _merge_attached_checks(state, key, attached.key)
     elif sub == AT.AT_DetachPartition:
         part = cmd.def_
         c_schema, c_name = state.relation_key(part.name)
