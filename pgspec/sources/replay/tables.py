@@ -48,6 +48,19 @@ class Inheritance:
     no_inherit_not_null: set[tuple[str, str]] = field(default_factory=set)
 
 
+def rename_inherited(state: State, old_key: str, new_key: str,
+                     column: str | None = None, new_column: str | None = None) -> None:
+    """Carry the inheritance bookkeeping through ALTER TABLE ... RENAME (for the renames
+    replayer): a table renamed (``column`` None), or one column of it renamed."""
+    if state.inheritance is None:
+        return
+    for facts in (state.inheritance.local_columns, state.inheritance.local_not_null,
+                  state.inheritance.no_inherit_not_null):
+        for table, col in [f for f in facts if f[0] == old_key and column in (None, f[1])]:
+            facts.discard((table, col))
+            facts.add((new_key, new_column if column is not None and new_column else col))
+
+
 def _inheritance(state: State) -> Inheritance:
     if state.inheritance is None:
         state.inheritance = Inheritance()
