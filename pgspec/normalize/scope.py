@@ -92,10 +92,8 @@ def names_map(names: list[str] | None, aliases: list[str]) -> dict[str, str] | N
     """Visible column names of ``rel AS x(aliases)``: the first columns take the aliases."""
     if names is None:
         return None
-    mapping = {name: name for name in names[len(aliases):]}
-    for alias, name in zip(aliases, names, strict=False):
-        mapping[alias] = name
-    return mapping
+    visible = [*aliases[:len(names)], *names[len(aliases):]]  # in column order
+    return dict(zip(visible, names, strict=True))
 
 
 def strings(nodes: Any) -> list[str]:

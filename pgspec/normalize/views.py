@@ -25,7 +25,7 @@ from pglast import ast
 from pgspec.catalog import Catalog
 from pgspec.normalize.compare import equivalent
 from pgspec.normalize.expressions import _deparse, _rewrite, query_tree
-from pgspec.normalize.scope import Relations, Resolver, Scope, output_names
+from pgspec.normalize.scope import Item, Relations, Resolver, Scope, output_names, strings
 from pgspec.quoting import qualified
 
 __all__ = ["catalog_relations", "queries_equivalent", "resolved_query_tree"]
@@ -36,17 +36,56 @@ class _Uncertain(Exception):
 
 
 class _Qualifier(Resolver):
-    """Qualifies every bare column reference with the name of the FROM item it belongs to."""
+    """Qualifies every bare column reference with the name of the FROM item it belongs to,
+    and spells FROM items as ruleutils prints them (see ``from_item``)."""
+
+    def __init__(self, relations: Relations) -> None:
+        super().__init__(relations)
+        #: Query levels (``id`` of their Scope) whose FROM items a reference has named.
+        self._named: set[int] = set()
+
+    def _note(self, item: Item | None, scope: Scope) -> None:
+        for level in scope.chain():
+            if any(i is item for i in level.items):
+                self._named.add(id(level))
+                return
 
     def visit_ColumnRef(self, node: ast.ColumnRef, scope: Scope) -> None:
         fields = node.fields
-        if len(fields) != 1 or not isinstance(fields[0], ast.String):
-            return
-        item, certain = self.bare(fields[0].sval, scope)
-        if not certain or (item is not None and item.refname is None):
-            raise _Uncertain(fields[0].sval)
-        if item is not None:
-            node.fields = (ast.String(sval=item.refname), fields[0])
+        if len(fields) == 1 and isinstance(fields[0], ast.String):
+            item, certain = self.bare(fields[0].sval, scope)
+            if not certain or (item is not None and item.refname is None):
+                raise _Uncertain(fields[0].sval)
+            if item is not None:
+                node.fields = (ast.String(sval=item.refname), fields[0])
+        else:
+            names = strings(fields)
+            qualifiers = names if isinstance(fields[-1], ast.A_Star) else names[:-1]
+            item = self.qualified_item(qualifiers[-2:], scope) if qualifiers else None
+        self._note(item, scope)
+
+    def from_item(self, node: Any, scope: Scope) -> list[Item]:
+        """The server prints a relation's column aliases for every column (``q(i, j, note)``
+        for ``a AS q(i, j)``), a function's alias and columns always (``unnest(b.tags)
+        t(t)``), and LATERAL before a function whose arguments name a FROM item beside it
+        (``transformRangeFunction``): each side is spelled so, where its columns are known."""
+        if not isinstance(node, ast.RangeFunction):
+            items = super().from_item(node, scope)
+            alias = getattr(node, "alias", None)
+            if (isinstance(node, ast.RangeVar) and alias is not None and alias.colnames
+                    and items[0].columns is not None):
+                alias.colnames = tuple(ast.String(sval=n) for n in items[0].columns)
+            return items
+        named, self._named = self._named, set()
+        items = super().from_item(node, scope)
+        if id(scope) in self._named:
+            node.lateral = True
+        self._named |= named
+        item = items[0]
+        if item.columns is not None and item.refname is not None and not node.coldeflist:
+            node.alias = ast.Alias(aliasname=item.refname,
+                                   colnames=tuple(ast.String(sval=n) for n in item.columns))
+        return items
 
     def output_reference(self, expr: ast.ColumnRef, target: ast.ResTarget) -> None:
         # ORDER BY an output column is that target entry: the server prints its expression.
