@@ -277,8 +277,6 @@ def test_the_reported_false_difference_is_gone(db: str, tmp_path: Path, run: Run
     assert code == 0 and "no differences" in out
 
 
-@pytest.mark.xfail(strict=True, reason="the script reader writes a key's COLLATE \"C\" as COLLATE C "
-                   "(sources/replay/tables.py partition_key_text), which reads back as collation c")
 def test_a_script_key_with_a_collation(db: str, tmp_path: Path, run: Run) -> None:
     sql = 'CREATE TABLE t (k text) PARTITION BY LIST (k COLLATE "C");\n'
     script = tmp_path / "script.sql"

@@ -137,11 +137,21 @@ def partition_key_text(spec: ast.PartitionSpec) -> str:
         else:
             text = f"({deparse(elem.expr)})"
         if elem.collation:
-            text += f" COLLATE {any_name(elem.collation)}"
+            text += f" COLLATE {_quoted_name(elem.collation)}"
         if elem.opclass:
-            text += f" {any_name(elem.opclass)}"
+            text += f" {_quoted_name(elem.opclass)}"
         parts.append(text)
     return f"{strategy} ({', '.join(parts)})"
+
+
+def _quoted_name(nodes: Any) -> str:
+    """A collation or operator class name as SQL, quoted where it needs to be (``"C"``), and
+    without ``pg_catalog.``, as pg_get_partkeydef prints it: a bare ``C`` would read back as
+    the collation ``c``."""
+    parts = names_of(nodes)
+    if len(parts) > 1 and parts[0] == "pg_catalog":
+        parts = parts[1:]
+    return qualified(*parts)
 
 
 def partition_bound_text(bound: ast.PartitionBoundSpec) -> str:
