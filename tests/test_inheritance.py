@@ -142,6 +142,20 @@ REPLAY_CASES: dict[str, str] = {
         ALTER TABLE p DROP COLUMN e;
         ALTER TABLE p ALTER COLUMN c DROP NOT NULL;
     """,
+    # RENAME COLUMN reaches every table below (renameatt), with what refers to the column.
+    "renamed_columns": """
+        CREATE TABLE p (id int, k text, v int CHECK (v > 0));
+        CREATE TABLE c1 (extra int) INHERITS (p);
+        CREATE TABLE c2 () INHERITS (c1);
+        CREATE INDEX c1_k ON c1 (lower(k));
+        CREATE VIEW c2_ks AS SELECT k FROM c2;
+        ALTER TABLE p RENAME COLUMN k TO kind;
+        CREATE TABLE e (id bigint NOT NULL, at date NOT NULL, kind text) PARTITION BY RANGE (at);
+        CREATE TABLE e_2026 PARTITION OF e FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+        CREATE INDEX e_kind ON e (kind);
+        ALTER TABLE e RENAME COLUMN kind TO event_kind;
+        ALTER TABLE e ADD COLUMN p2 int;
+    """,
 }
 
 
@@ -198,6 +212,8 @@ def test_replay_recursion_in_the_catalog(tmp_path: Path) -> None:
      "CREATE TABLE a1 PARTITION OF a FOR VALUES IN (1);\n"
      "ALTER TABLE a ADD COLUMN y int; ALTER TABLE ONLY a DROP COLUMN y;",
      "cannot drop column from only the partitioned table"),
+    ("CREATE TABLE a (x int); CREATE TABLE b () INHERITS (a);\n"
+     "ALTER TABLE ONLY a RENAME COLUMN x TO y;", "must be renamed in child tables too"),
 ])
 def test_what_the_server_refuses_is_an_error(
     script: str, message: str, pg: Server, make_db: Callable[..., str], tmp_path: Path

@@ -9,7 +9,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
-from pgspec.sources.replay import privileges, renames
+from pgspec.sources.replay import privileges, renames, tables
 from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
 from pgspec.sources.replay.routines import drop_function, function_key
 from pgspec.sources.replay.state import State, deparse, names_of
@@ -345,7 +345,16 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
                     _rekey(state, "constraints", ckey, con.model_copy(update={"name": new}))
     elif kind == OT.OBJECT_COLUMN:
         schema, table = state.relation_key(stmt.relation)
-        _rename_column(state, schema, table, stmt.subname, new)
+        key = qualified(schema, table)
+        # The server renames an inherited column in every table below too (renameatt); with
+        # ONLY it refuses while any of them has it.
+        below = tables.inheritors(state, key, stmt.subname)
+        if below and stmt.relation is not None and not stmt.relation.inh:
+            raise state.error(f"inherited column {stmt.subname!r} must be renamed in child "
+                              "tables too (ALTER TABLE ONLY ... RENAME COLUMN)")
+        for target in [(schema, table), *((t.schema_name, t.name) for t in below)]:
+            _rename_column(state, *target, stmt.subname, new)
+            tables.rename_inherited(state, qualified(*target), qualified(*target), stmt.subname, new)
     elif kind in (OT.OBJECT_TABCONSTRAINT, OT.OBJECT_TRIGGER, OT.OBJECT_POLICY):
         schema, table = state.relation_key(stmt.relation)
         plural = {OT.OBJECT_TABCONSTRAINT: "constraints", OT.OBJECT_TRIGGER: "triggers",

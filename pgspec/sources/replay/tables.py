@@ -92,6 +92,12 @@ def _descendants(state: State, key: str, column: str) -> list[Table]:
     return list(found.values())
 
 
+def inheritors(state: State, key: str, column: str) -> list[Table]:
+    """The tables an ALTER TABLE on ``key`` about ``column`` reaches below it (``_descendants``),
+    for the statements other modules replay (RENAME COLUMN)."""
+    return _descendants(state, key, column)
+
+
 def _is_local(state: State, table: Table, column: str) -> bool:
     if not _parents(table):
         return True
