@@ -43,6 +43,8 @@ class Relations:
     key: Callable[[ast.RangeVar], str | None]
     columns: Callable[[str], list[str] | None]
     user_function: Callable[[list[str]], bool]
+    #: A relation's column types (canonical, as ``Column.type``) by name; None when unknown.
+    types: Callable[[str], dict[str, str] | None] = lambda _: None
 
 
 @dataclass
@@ -59,6 +61,24 @@ class Item:
     key: str | None
     columns: dict[str, str] | None
     bare: bool = False
+    #: Visible column name -> canonical type, where pgspec knows it.
+    types: dict[str, str] | None = None
+    #: The name ruleutils prints for it when ``refname`` is taken by an enclosing level
+    #: (``projects_1``); None when it prints ``refname``.
+    printed: str | None = None
+    #: Columns a ``JOIN ... USING`` merged away: a bare name no longer reaches them here.
+    hidden: frozenset[str] = frozenset()
+    #: For the merged columns of a USING join (this item stands for them): how the server
+    #: prints each, as name parts (``("users", "org_id")``, or ``("org_id",)`` for a FULL
+    #: join's COALESCE).
+    merged: dict[str, tuple[str, ...]] | None = None
+    #: A set-returning function of one scalar column: its name alone is that column.
+    scalar: bool = False
+
+    @property
+    def out(self) -> str | None:
+        """The name the server prints for the item."""
+        return self.printed or self.refname
 
 
 @dataclass
@@ -68,6 +88,17 @@ class Scope:
     items: list[Item]
     parent: Scope | None
     ctes: dict[str, list[str] | None] = field(default_factory=dict)
+    #: Names ruleutils prints for this level's FROM items, and the ones it changed
+    #: (``set_rtable_names``: a name an enclosing level uses gets ``_1``, ``_2`` ...).
+    names: set[str] = field(default_factory=set)
+    renamed: dict[str, str] = field(default_factory=dict)
+    #: Names of every enclosing level, including levels whose columns this one cannot see
+    #: (a subquery in FROM): the server still keeps its names apart from theirs.
+    above: frozenset[str] = frozenset()
+
+    def naming(self) -> frozenset[str]:
+        """The names a query nested in this level must keep clear of."""
+        return self.above | self.names
 
     def chain(self) -> list[Scope]:
         out: list[Scope] = []
@@ -133,10 +164,62 @@ _SCALAR_FUNCTIONS = frozenset({
 })
 
 
+def _visible_types(visible: dict[str, str] | None,
+                   types: dict[str, str] | None) -> dict[str, str] | None:
+    """Types by visible name (``t AS x(a, b)`` renames the first columns)."""
+    if visible is None or types is None:
+        return None
+    return {name: types[own] for name, own in visible.items() if own in types}
+
+
+def _rtable_names(entries: Any) -> list[str]:
+    """Names of a level's FROM items in the order parse analysis adds them to the range
+    table (a join's sides, then the join), None-named items (an unaliased join) left out."""
+    out: list[str] = []
+    for node in entries or ():
+        if isinstance(node, ast.RangeVar):
+            out.append(node.alias.aliasname if node.alias else node.relname)
+        elif isinstance(node, ast.RangeTableSample):
+            out.extend(_rtable_names([node.relation]))
+        elif isinstance(node, ast.JoinExpr):
+            out.extend(_rtable_names([node.larg, node.rarg]))
+            if node.alias is not None:
+                out.append(node.alias.aliasname)
+        elif isinstance(node, ast.RangeFunction):
+            if node.alias is not None:
+                out.append(node.alias.aliasname)
+            elif len(node.functions) == 1 and isinstance(node.functions[0][0], ast.FuncCall):
+                out.append(node.functions[0][0].funcname[-1].sval)
+        elif getattr(node, "alias", None) is not None:
+            out.append(node.alias.aliasname)
+    return out
+
+
+def _name_level(entries: Any, level: Scope) -> None:
+    """The names ruleutils prints for a level's FROM items (``set_rtable_names``): a name an
+    enclosing level (or an earlier item) already uses becomes ``name_1``, ``name_2`` ..."""
+    taken = set(level.above)
+    for refname in _rtable_names(entries):
+        printed = refname
+        if printed in taken:
+            i = 1
+            while f"{refname}_{i}" in taken:
+                i += 1
+            printed = f"{refname}_{i}"
+            level.renamed[refname] = printed
+        taken.add(printed)
+        level.names.add(printed)
+
+
 class Resolver:
     """A walk over one parsed query (or fragment) that knows, at each node, the FROM items in
     sight. Subclasses add ``visit_<Node>`` methods and override the hooks (``relation``,
     ``join``, ``output_reference``, ``targets_done``); the walk itself changes nothing."""
+
+    #: Whether ``JOIN ... USING`` / ``NATURAL JOIN`` merge their columns into one (a bare
+    #: name then is the merged column, as ``transformFromClauseItem`` makes it); without it
+    #: such a name stays uncertain (two items have it).
+    merge_using = False
 
     def __init__(self, relations: Relations) -> None:
         self.relations = relations
@@ -179,23 +262,30 @@ class Resolver:
     def targets_done(self, targets: list[ast.ResTarget], figured: list[str | None]) -> None:
         """A SELECT level walked; ``figured`` are its output names as written (None: aliased)."""
 
+    def from_done(self, node: ast.SelectStmt, scope: Scope) -> None:
+        """A SELECT level's FROM items are known; its target list is not walked yet."""
+
     # ------------------------------------------------------------------ queries
 
-    def _with(self, clause: ast.WithClause | None, scope: Scope) -> dict[str, list[str] | None]:
-        """WITH queries, each seeing the ones before it (and itself when RECURSIVE)."""
+    def _with(self, clause: ast.WithClause | None, scope: Scope,
+              owner: Scope) -> dict[str, list[str] | None]:
+        """WITH queries, each seeing the ones before it (and itself when RECURSIVE); their
+        names keep clear of the ``owner`` level's, whose FROM items they cannot see."""
         ctes: dict[str, list[str] | None] = {}
         if clause is None:
             return ctes
         for cte in clause.ctes or ():
             if clause.recursive:
                 ctes[cte.ctename] = strings(cte.aliascolnames) or None
-            self.visit(cte.ctequery, Scope([], scope, dict(ctes)))
+            self.visit(cte.ctequery, Scope([], scope, dict(ctes), above=owner.naming()))
             ctes[cte.ctename] = strings(cte.aliascolnames) or output_names(cte.ctequery)
         return ctes
 
     def visit_SelectStmt(self, node: ast.SelectStmt, scope: Scope) -> None:
-        ctes = self._with(node.withClause, scope)
-        level = Scope([], scope, ctes)
+        level = Scope([], scope, {}, above=scope.naming())
+        if node.op == enums.SetOperation.SETOP_NONE:
+            _name_level(node.fromClause, level)
+        level.ctes = self._with(node.withClause, scope, level)
         if node.op != enums.SetOperation.SETOP_NONE:
             # ORDER BY of a UNION names its output columns, which keep their names.
             self.visit(node.larg, level)
@@ -203,6 +293,7 @@ class Resolver:
             return
         for item in node.fromClause or ():
             level.items.extend(self.from_item(item, level))
+        self.from_done(node, level)
         targets = [t for t in node.targetList or () if isinstance(t, ast.ResTarget)]
         figured = [None if t.name else _figure_colname(t.val)[0] for t in targets]
         self.children(node, level, skip=FROM_CLAUSES)
@@ -234,27 +325,39 @@ class Resolver:
             alias = node.alias
             aliases = strings(alias.colnames) if alias else []
             refname = alias.aliasname if alias else node.relname
+            printed = scope.renamed.get(refname)
             if not node.schemaname:
                 is_cte, names = scope.cte(node.relname)
                 if is_cte:
-                    return [Item(refname, None, names_map(names, aliases))]
+                    return [Item(refname, None, names_map(names, aliases), printed=printed)]
             key = self.relations.key(node)
             self.relation(node, key)
             columns = self.relations.columns(key) if key is not None else None
-            return [Item(refname, key, names_map(columns, aliases), bare=alias is None)]
+            visible = names_map(columns, aliases)
+            types = self.relations.types(key) if key is not None and visible else None
+            return [Item(refname, key, visible, bare=alias is None, printed=printed,
+                         types=_visible_types(visible, types))]
         if isinstance(node, ast.RangeSubselect):
             # Only LATERAL subqueries see the FROM items beside them.
-            outer = scope if node.lateral else Scope([], scope.parent, scope.ctes)
+            outer = (scope if node.lateral
+                     else Scope([], scope.parent, scope.ctes, above=scope.above,
+                                names=scope.names))
             self.visit(node.subquery, outer)
             alias = node.alias
             names = output_names(node.subquery)
-            return [Item(alias.aliasname if alias else None, None,
-                         names_map(names, strings(alias.colnames) if alias else []))]
+            refname = alias.aliasname if alias else None
+            return [Item(refname, None,
+                         names_map(names, strings(alias.colnames) if alias else []),
+                         printed=scope.renamed.get(refname or ""))]
         if isinstance(node, ast.JoinExpr):
             left = self.from_item(node.larg, scope)
             right = self.from_item(node.rarg, scope)
             inner = left + right
-            self.visit(node.quals, Scope(inner, scope.parent, scope.ctes))
+            self.visit(node.quals, Scope(inner, scope.parent, scope.ctes, above=scope.above,
+                                         names=scope.names))
+            merged = self._merge(node, left, right) if self.merge_using else None
+            if merged is not None:
+                inner = [merged, *inner]
             self.join(node, inner)
             if node.alias is not None:
                 hidden = [Item(None, i.key, i.columns) for i in inner]
@@ -272,16 +375,90 @@ class Resolver:
                 call = node.functions[0][0]
                 if isinstance(call, ast.FuncCall):
                     refname = call.funcname[-1].sval
+            printed = scope.renamed.get(refname or "")
             if node.coldeflist:
-                return [Item(refname, None, names_map([c.colname for c in node.coldeflist], []))]
+                return [Item(refname, None, names_map([c.colname for c in node.coldeflist], []),
+                             printed=printed)]
             names = self._function_columns(node, refname)
+            # jsonb_array_elements(x) AS item: ``item`` alone is its one (scalar) column.
+            scalar = names is not None and len(names) == 1 and not node.ordinality
             if names is not None and node.ordinality:
                 names.append("ordinality")
             return [Item(refname, None,
-                         names_map(names, strings(alias.colnames) if alias else []))]
+                         names_map(names, strings(alias.colnames) if alias else []),
+                         printed=printed, scalar=scalar)]
         self.visit(node, scope)
         alias = getattr(node, "alias", None)
         return [Item(alias.aliasname if alias else None, None, None)]
+
+    def _merge(self, node: ast.JoinExpr, left: list[Item], right: list[Item]) -> Item | None:
+        """The item standing for a USING (or NATURAL) join's merged columns, hiding them in
+        the two sides; None when any of it is uncertain (the join is then left as it is).
+
+        ``buildMergedJoinVar``: when both columns have one type, an inner or left join's
+        merged column is the left column itself, a right join's the right one, and a full
+        join's a COALESCE that ruleutils prints as the bare name. Other types (a coercion)
+        and unknown types are not guessed.
+        """
+        if getattr(node, "join_using_alias", None) is not None:
+            return None
+        sides = []
+        for items in (left, right):
+            visible: dict[str, Item] = {}
+            for item in items:
+                if item.columns is None:
+                    return None
+                for name in item.columns:
+                    if name in item.hidden:
+                        continue
+                    if name in visible:
+                        visible[name] = Item(None, None, None)  # two items: ambiguous
+                    else:
+                        visible[name] = item
+            sides.append(visible)
+        lefts, rights = sides
+        if node.isNatural:
+            names = [n for n in lefts if n in rights]
+            if not names:
+                return None
+        else:
+            names = strings(node.usingClause)
+        JT = enums.JoinType
+        prints: dict[str, tuple[str, ...]] = {}
+        types: dict[str, str] = {}
+        for name in names:
+            sources = (lefts.get(name), rights.get(name))
+            ends = []
+            for item in sources:
+                if item is None or item.columns is None or item.types is None:
+                    return None
+                if item.merged is not None:
+                    ends.append(item.merged[name])
+                elif item.refname is None:
+                    return None
+                else:
+                    ends.append((item.refname, name))
+            ltype = sources[0].types.get(name) if sources[0] and sources[0].types else None
+            rtype = sources[1].types.get(name) if sources[1] and sources[1].types else None
+            if ltype is None or ltype != rtype:
+                return None
+            types[name] = ltype
+            if node.jointype in (JT.JOIN_INNER, JT.JOIN_LEFT):
+                prints[name] = ends[0]
+            elif node.jointype == JT.JOIN_RIGHT:
+                prints[name] = ends[1]
+            elif node.jointype == JT.JOIN_FULL:
+                prints[name] = (name,)
+            else:
+                return None
+        for name in names:
+            for side in (lefts, rights):
+                side[name].hidden = side[name].hidden | {name}
+        if node.isNatural:
+            # The server prints a NATURAL join as the USING list it stands for.
+            node.isNatural = False
+            node.usingClause = tuple(ast.String(sval=n) for n in names)
+        return Item(None, None, {n: n for n in names}, types=types, merged=prints)
 
     def _function_columns(self, node: ast.RangeFunction, refname: str | None) -> list[str] | None:
         """Columns of a lone built-in set-returning function in FROM, None for any other
@@ -320,7 +497,8 @@ class Resolver:
         FROM lists: an output name, a parameter, or an error the server would report).
         """
         for level in scope.chain():
-            known = [i for i in level.items if i.columns is not None and name in i.columns]
+            known = [i for i in level.items
+                     if i.columns is not None and name in i.columns and name not in i.hidden]
             unknown = [i for i in level.items if i.columns is None]
             if len(known) == 1 and not unknown:
                 return known[0], True

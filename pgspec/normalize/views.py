@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import pglast
-from pglast import ast
+from pglast import ast, enums
 
 from pgspec.catalog import Catalog
 from pgspec.normalize.compare import equivalent
@@ -35,14 +35,39 @@ class _Uncertain(Exception):
     """A bare column whose FROM item cannot be told for certain."""
 
 
+#: Canonical names of the integer types, and of the types they are implicitly promoted to
+#: when the other operand of an arithmetic or comparison operator has that type.
+_INTEGERS = frozenset({"smallint", "integer", "bigint"})
+_PROMOTED = {"numeric": "numeric", "double precision": "float8"}
+#: Operators PostgreSQL defines for numeric x numeric and float8 x float8 but never for an
+#: integer with either: ``price * qty`` resolves to numeric * numeric after the implicit cast
+#: ``(qty)::numeric`` (``func_select_candidate``: the candidate with an exact match and the
+#: preferred type wins), and the server prints that cast.
+_PROMOTING_OPERATORS = frozenset({"+", "-", "*", "/", "%", "=", "<>", "<", ">", "<=", ">="})
+
+
+def _base_type(name: str | None) -> str | None:
+    """``numeric(12,2)`` -> ``numeric``; array and other types -> None."""
+    if name is None or name.endswith("]"):
+        return None
+    return name.split("(", 1)[0]
+
+
 class _Qualifier(Resolver):
     """Qualifies every bare column reference with the name of the FROM item it belongs to,
-    and spells FROM items as ruleutils prints them (see ``from_item``)."""
+    and spells the query as ruleutils prints it where that follows from the catalog: FROM
+    items (see ``from_item``), ``*`` expanded, USING columns as the join stores them, names
+    an enclosing level uses renamed (``projects_1``), and integer operands of a numeric or
+    float operator cast as parse analysis casts them."""
+
+    merge_using = True
 
     def __init__(self, relations: Relations) -> None:
         super().__init__(relations)
         #: Query levels (``id`` of their Scope) whose FROM items a reference has named.
         self._named: set[int] = set()
+        #: Column references (by ``id``) whose canonical type is known.
+        self._types: dict[int, str] = {}
 
     def _note(self, item: Item | None, scope: Scope) -> None:
         for level in scope.chain():
@@ -53,28 +78,69 @@ class _Qualifier(Resolver):
     def visit_ColumnRef(self, node: ast.ColumnRef, scope: Scope) -> None:
         fields = node.fields
         if len(fields) == 1 and isinstance(fields[0], ast.String):
-            item, certain = self.bare(fields[0].sval, scope)
-            if not certain or (item is not None and item.refname is None):
-                raise _Uncertain(fields[0].sval)
-            if item is not None:
-                node.fields = (ast.String(sval=item.refname), fields[0])
+            name = fields[0].sval
+            item, certain = self.bare(name, scope)
+            if not certain:
+                raise _Uncertain(name)
+            if item is None:
+                item = self._whole_row(name, scope)
+                if item is None:
+                    return
+                assert item.columns is not None
+                name = next(iter(item.columns))
+                node.fields = (ast.String(sval=item.out or ""), ast.String(sval=name))
+            elif item.merged is not None:
+                node.fields = tuple(ast.String(sval=n) for n in item.merged[name])
+                if len(node.fields) > 1:
+                    self.visit_ColumnRef(node, scope)  # the joined side's item names it
+                    return
+            elif item.refname is None:
+                raise _Uncertain(name)
+            else:
+                node.fields = (ast.String(sval=item.out), fields[0])
+            if item.types is not None and name in item.types:
+                self._types[id(node)] = item.types[name]
         else:
             names = strings(fields)
-            qualifiers = names if isinstance(fields[-1], ast.A_Star) else names[:-1]
+            star = isinstance(fields[-1], ast.A_Star)
+            qualifiers = names if star else names[:-1]
             item = self.qualified_item(qualifiers[-2:], scope) if qualifiers else None
+            if item is not None and item.printed is not None:
+                node.fields = (ast.String(sval=item.printed), fields[-1])
+            if item is not None and not star and item.types is not None:
+                found = item.types.get(names[-1])
+                if found is not None:
+                    self._types[id(node)] = found
         self._note(item, scope)
+
+    def _whole_row(self, name: str, scope: Scope) -> Item | None:
+        """A name no FROM item has as a column may name a FROM item (a whole-row reference,
+        ``transformColumnRef``); for a function of one scalar column that is the column,
+        printed ``item.value``. None for anything else (left as written)."""
+        for level in scope.chain():
+            for item in level.items:
+                if item.refname == name:
+                    return item if item.scalar and item.columns else None
+        return None
 
     def from_item(self, node: Any, scope: Scope) -> list[Item]:
         """The server prints a relation's column aliases for every column (``q(i, j, note)``
         for ``a AS q(i, j)``), a function's alias and columns always (``unnest(b.tags)
-        t(t)``), and LATERAL before a function whose arguments name a FROM item beside it
-        (``transformRangeFunction``): each side is spelled so, where its columns are known."""
+        t(t)``), LATERAL before a function whose arguments name a FROM item beside it
+        (``transformRangeFunction``), and the names it gave items an enclosing level uses
+        (``projects projects_1``): each side is spelled so, where its columns are known."""
         if not isinstance(node, ast.RangeFunction):
             items = super().from_item(node, scope)
             alias = getattr(node, "alias", None)
             if (isinstance(node, ast.RangeVar) and alias is not None and alias.colnames
                     and items[0].columns is not None):
                 alias.colnames = tuple(ast.String(sval=n) for n in items[0].columns)
+            printed = items[0].printed if items else None
+            if printed is not None and isinstance(node, ast.RangeVar | ast.RangeSubselect):
+                if alias is None:
+                    node.alias = ast.Alias(aliasname=printed)
+                else:
+                    alias.aliasname = printed
             return items
         named, self._named = self._named, set()
         items = super().from_item(node, scope)
@@ -82,10 +148,93 @@ class _Qualifier(Resolver):
             node.lateral = True
         self._named |= named
         item = items[0]
-        if item.columns is not None and item.refname is not None and not node.coldeflist:
-            node.alias = ast.Alias(aliasname=item.refname,
+        if item.columns is not None and item.out is not None and not node.coldeflist:
+            node.alias = ast.Alias(aliasname=item.out,
                                    colnames=tuple(ast.String(sval=n) for n in item.columns))
         return items
+
+    def from_done(self, node: ast.SelectStmt, scope: Scope) -> None:
+        """``*`` and ``t.*`` in the target list are the columns they stand for: the server
+        expands them when the view is created (``ExpandColumnRefStar``), in FROM order, a
+        USING join's merged columns first."""
+        targets = node.targetList or ()
+        if not any(isinstance(t, ast.ResTarget) and isinstance(t.val, ast.ColumnRef)
+                   and isinstance(t.val.fields[-1], ast.A_Star) for t in targets):
+            return
+        expanded: list[Any] = []
+        for target in targets:
+            ref = target.val if isinstance(target, ast.ResTarget) else None
+            if not isinstance(ref, ast.ColumnRef) or not isinstance(ref.fields[-1], ast.A_Star):
+                expanded.append(target)
+                continue
+            qualifiers = strings(ref.fields)
+            if qualifiers:
+                item = self.qualified_item(qualifiers[-2:], scope)
+                if item is None or item.columns is None or item.refname is None:
+                    raise _Uncertain("*")
+                columns = [(item.refname, n) for n in item.columns]
+            else:
+                columns = []
+                for item in scope.items:
+                    if item.columns is None:
+                        raise _Uncertain("*")
+                    for name in item.columns:
+                        if name in item.hidden:
+                            continue
+                        if item.merged is not None:
+                            columns.append(item.merged[name])
+                        elif item.refname is None:
+                            raise _Uncertain("*")
+                        else:
+                            columns.append((item.refname, name))
+            expanded.extend(
+                ast.ResTarget(val=ast.ColumnRef(fields=tuple(ast.String(sval=p) for p in parts)))
+                for parts in columns
+            )
+        node.targetList = tuple(expanded)
+
+    def targets_done(self, targets: list[ast.ResTarget], figured: list[str | None]) -> None:
+        """An output column keeps the name it was given as written, which the server prints
+        as an alias where its printed expression would figure another (``item.value AS
+        item``)."""
+        from pgspec.normalize.expressions import _figure_colname
+
+        for target, name in zip(targets, figured, strict=True):
+            if name is not None and _figure_colname(target.val)[0] != name:
+                target.name = name
+
+    def visit_A_Expr(self, node: ast.A_Expr, scope: Scope) -> None:
+        """An integer column beside a numeric or double precision one (or a numeric
+        constant), or a numeric column beside a double precision one, under an operator
+        those types share is cast as parse analysis casts it; nothing else is (an explicit
+        cast is the user's and stays)."""
+        self.children(node, scope)
+        if node.kind != enums.A_Expr_Kind.AEXPR_OP or strings(node.name) not in (
+            [op] for op in _PROMOTING_OPERATORS
+        ):
+            return
+        kinds = [self._operand_type(node.lexpr), self._operand_type(node.rexpr)]
+        for i, side in enumerate((node.lexpr, node.rexpr)):
+            kind, other = kinds[i], kinds[1 - i]
+            if not isinstance(side, ast.ColumnRef) or other not in _PROMOTED:
+                continue
+            if kind in _INTEGERS or (kind == "numeric" and other == "double precision"):
+                cast = ast.TypeCast(arg=side, typeName=ast.TypeName(
+                    names=(ast.String(sval="pg_catalog"), ast.String(sval=_PROMOTED[other])),
+                    typemod=-1))
+                if i == 0:
+                    node.lexpr = cast
+                else:
+                    node.rexpr = cast
+
+    def _operand_type(self, node: Any) -> str | None:
+        if isinstance(node, ast.ColumnRef):
+            return _base_type(self._types.get(id(node)))
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Float):
+            text = node.val.fval
+            if "." in text or "e" in text.lower():
+                return "numeric"  # 1.5 is numeric; 10000000000 is bigint
+        return None
 
     def output_reference(self, expr: ast.ColumnRef, target: ast.ResTarget) -> None:
         # ORDER BY an output column is that target entry: the server prints its expression.
@@ -155,7 +304,11 @@ def catalog_relations(catalog: Catalog) -> Relations:
             function_names.add("")  # computed, even when the catalog has no functions
         return len(parts) == 1 and qualified("public", parts[0]) in function_names
 
-    relations = Relations(key=key, columns=columns, user_function=user_function)
+    def types(rel: str) -> dict[str, str] | None:
+        table = catalog.tables.get(rel)
+        return None if table is None else {c.name: c.type for c in table.columns}
+
+    relations = Relations(key=key, columns=columns, user_function=user_function, types=types)
     if len(_BY_CATALOG) >= 8:
         _BY_CATALOG.clear()
     _BY_CATALOG[id(catalog)] = (catalog, relations)
