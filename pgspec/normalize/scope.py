@@ -360,8 +360,16 @@ class Resolver:
                 inner = [merged, *inner]
             self.join(node, inner)
             if node.alias is not None:
-                hidden = [Item(None, i.key, i.columns) for i in inner]
-                return [Item(node.alias.aliasname, None, None), *hidden]
+                joined = self._join_columns(inner, node.alias) if self.merge_using else None
+                hidden = [Item(None, i.key, i.columns,
+                               hidden=frozenset(i.columns or ()) if joined else frozenset())
+                          for i in inner]
+                name = node.alias.aliasname
+                if joined is None:
+                    return [Item(name, None, None), *hidden]
+                columns, types = joined
+                return [Item(name, None, columns, types=types,
+                             printed=scope.renamed.get(name)), *hidden]
             return inner
         if isinstance(node, ast.RangeTableSample):
             items = self.from_item(node.relation, scope)
@@ -391,6 +399,34 @@ class Resolver:
         alias = getattr(node, "alias", None)
         return [Item(alias.aliasname if alias else None, None, None)]
 
+    def _join_columns(self, inner: list[Item], alias: ast.Alias
+                      ) -> tuple[dict[str, str], dict[str, str]] | None:
+        """Columns of ``(a JOIN b ON ...) AS j``: every column of both sides, in order, a
+        repeated name made unique as ruleutils prints it (``org_id_1``), then the alias's
+        own column names over the first ones. None when unknown, or when a USING merge
+        is inside (its names take part in the uniqueness rules: not rebuilt)."""
+        names: list[str] = []
+        types: dict[str, str] = {}
+        for item in inner:
+            if item.columns is None or item.merged is not None or item.hidden:
+                return None
+            for column in item.columns:
+                unique = column
+                if unique in names:
+                    i = 1
+                    while f"{column}_{i}" in names:
+                        i += 1
+                    unique = f"{column}_{i}"
+                names.append(unique)
+                if item.types is not None and column in item.types:
+                    types[unique] = item.types[column]
+        aliases = strings(alias.colnames)
+        if len(aliases) > len(names):
+            return None
+        visible = names_map(names, aliases)
+        assert visible is not None
+        return visible, {v: types[n] for v, n in visible.items() if n in types}
+
     def _merge(self, node: ast.JoinExpr, left: list[Item], right: list[Item]) -> Item | None:
         """The item standing for a USING (or NATURAL) join's merged columns, hiding them in
         the two sides; None when any of it is uncertain (the join is then left as it is).
@@ -400,6 +436,8 @@ class Resolver:
         join's a COALESCE that ruleutils prints as the bare name. Other types (a coercion)
         and unknown types are not guessed.
         """
+        if not (node.usingClause or node.isNatural):
+            return None  # ON or CROSS: nothing merged
         if getattr(node, "join_using_alias", None) is not None:
             return None
         sides = []

@@ -9,6 +9,13 @@ canonical form (``normalize.expressions``) cannot know. Here each side's query i
 the column lists of its own catalog (tables, views, materialized views): every bare column is
 qualified with its FROM item, as the server's parse analysis did, then canonicalised as usual.
 
+The same catalog tells what else the server settled when it stored the view and prints
+back: the columns ``*`` and ``t.*`` stood for, which side's column a ``JOIN ... USING`` (or
+``NATURAL``) column is, a join alias's column list, the ``_1`` names it gives a relation an
+enclosing level already names, and the casts parse analysis adds to an integer operand of a
+numeric or float operator. Each is rebuilt only from what the catalog states (column names,
+canonical types); anything else raises ``_Uncertain`` and the query is compared as written.
+
 Only queries whose texts differ and whose context-free forms differ get here, so a clean
 ``verify`` parses nothing. A column that cannot be attributed with certainty (a relation or a
 function whose columns are unknown, a name two items have) leaves that side's query as written:
@@ -135,8 +142,14 @@ class _Qualifier(Resolver):
             if (isinstance(node, ast.RangeVar) and alias is not None and alias.colnames
                     and items[0].columns is not None):
                 alias.colnames = tuple(ast.String(sval=n) for n in items[0].columns)
+            if (isinstance(node, ast.JoinExpr) and alias is not None
+                    and items[0].columns is not None):
+                # ``j(id, org_id, ..., org_id_1, ...)``: the server names every column.
+                alias.colnames = tuple(ast.String(sval=n) for n in items[0].columns)
             printed = items[0].printed if items else None
-            if printed is not None and isinstance(node, ast.RangeVar | ast.RangeSubselect):
+            if printed is not None and isinstance(
+                node, ast.RangeVar | ast.RangeSubselect | ast.JoinExpr
+            ):
                 if alias is None:
                     node.alias = ast.Alias(aliasname=printed)
                 else:
