@@ -496,3 +496,23 @@ def test_real_change_is_reported(name: str, live: Catalog, tmp_path: Path) -> No
 def test_matrix_is_broad() -> None:
     assert len(SHAPES) >= 40
     assert len(CHANGED) >= 25
+
+
+def test_uncertain_shapes_stay_as_written(tmp_path: Path) -> None:
+    """What the catalog does not state is never guessed: ``*`` over a relation pgspec does
+    not know, USING over columns whose types it does not know (a coercion would change which
+    column the server prints), an integer operand that is not a plain column."""
+    from pgspec.normalize.expressions import query_tree
+    from pgspec.normalize.views import catalog_relations, resolved_query_tree
+
+    script = tmp_path / "t.sql"
+    script.write_text(TABLES_SQL + "CREATE VIEW vb AS SELECT org_id, plan FROM org_plans;\n")
+    relations = catalog_relations(read_sql([script]))
+    for query in (
+        "SELECT * FROM elsewhere",
+        "SELECT org_id, email FROM users JOIN vb USING (org_id)",
+        "SELECT id, price * count(*) AS x FROM invoices GROUP BY id",
+    ):
+        assert resolved_query_tree(query, relations) == query_tree(query), query
+    kept = resolved_query_tree("SELECT id, price * qty::bigint AS x FROM invoices", relations)
+    assert kept == query_tree("SELECT id, price * qty::bigint AS x FROM invoices")
