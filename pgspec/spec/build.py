@@ -9,9 +9,8 @@ referenced table exist in another file?) are queued and run by validate.py at th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from pgspec import naming
 from pgspec.catalog import (
@@ -35,121 +34,23 @@ from pgspec.catalog import (
     Trigger,
     View,
 )
-from pgspec.errors import PgspecError, Problem
+from pgspec.errors import PgspecError
 from pgspec.normalize.types import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources.elements import parse_index_element
 from pgspec.spec import models as m
 from pgspec.spec import names, sqlcheck
+from pgspec.spec.build_state import BuildState, long_form
 from pgspec.spec.positions import Pos
 
 #: ``parse_index_element`` remembered by text: an IndexKey is immutable, and index keys repeat
 #: (``account_id``, ``created_at DESC``) across tables.
 _index_element = lru_cache(maxsize=4096)(parse_index_element)
 
-_In = TypeVar("_In", bound=m.In)
 
-
-def _long_form(model: type[_In], **values: Any) -> _In:
-    """The mapping form of a shorthand (``id: uuid`` is ``{type: uuid}``, ``rls: true`` is
-    ``{enabled: true}``) from values that validating the file already checked. Constructed, not
-    validated again: the input models build their validators on first use (``models.In``), and
-    validating here would build a second one per model, outside the file's, on every load.
-    """
-    return model.model_construct(**values)
-
-
-#: Catalog attribute for each object kind the builder stores.
-_ATTR = {
-    "schema": "schemas",
-    "extension": "extensions",
-    "enum": "enums",
-    "domain": "domains",
-    "composite type": "composite_types",
-    "sequence": "sequences",
-    "table": "tables",
-    "constraint": "constraints",
-    "index": "indexes",
-    "view": "views",
-    "materialized view": "materialized_views",
-    "function": "functions",
-    "procedure": "functions",
-    "aggregate": "aggregates",
-    "trigger": "triggers",
-    "policy": "policies",
-}
-
-
-class Builder:
-    """Accumulates one Catalog's objects from any number of files, and every problem found."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Any]] = {attr: {} for attr in set(_ATTR.values())}
-        self.places: dict[tuple[str, str], str] = {}
-        self.externals: set[str] = set()
-        self.problems: list[Problem] = []
-        #: Checks that need every file: run by validate.run_checks.
-        self.later: list[Callable[[], None]] = []
-        #: (schema, name) of relations and of types, to catch two objects sharing a name.
-        self.relations: dict[tuple[str, str], tuple[str, str]] = {}
-        self.type_names: dict[tuple[str, str], tuple[str, str]] = {}
-        #: Every non-builtin type a spec uses, and where (checked once all types are known).
-        self.used_types: list[tuple[str, Pos]] = []
-
-    # ---------------------------------------------------------------- bookkeeping
-
-    def problem(self, pos: Pos, message: str, *, at_object: bool = False) -> None:
-        self.problems.append(pos.object_problem(message) if at_object else pos.problem(message))
-
-    def add(self, kind: str, obj: Any, pos: Pos) -> bool:
-        """Store ``obj`` under its key; the same identity twice is an error naming both places."""
-        store = self.objects[_ATTR[kind]]
-        key = obj.key
-        if key in store:
-            first = store[key].location
-            self.problem(pos, f"{kind} {key!r} is declared twice (first at {first})", at_object=True)
-            return False
-        store[key] = obj
-        return True
-
-    def claim(self, space: dict, schema: str, name: str, kind: str, pos: Pos, what: str) -> None:
-        """Relations (and types) share one namespace per schema in PostgreSQL."""
-        slot = (schema, name)
-        if slot in space:
-            other_kind, other_loc = space[slot]
-            if other_kind == kind:
-                return  # the same object twice: add() reports it with both places
-            self.problem(
-                pos,
-                f"{kind} {qualified(schema, name)!r} has the same name as the {other_kind} at "
-                f"{other_loc} ({what} names share one namespace per schema)",
-                at_object=True,
-            )
-            return
-        space[slot] = (kind, pos.location)
-
-    def sql_ok(self, check: Callable[[], Any], pos: Pos) -> bool:
-        try:
-            check()
-        except PgspecError as exc:
-            self.problem(pos, exc.problem.message)
-            return False
-        return True
-
-    def type_of(self, text: str, schema: str, pos: Pos) -> str | None:
-        """The canonical type, remembered for the "does this type exist" check."""
-        try:
-            canonical = canonical_type(text, schema)
-        except PgspecError as exc:
-            self.problem(pos, exc.problem.message)
-            return None
-        try:
-            key = names.user_type_key(canonical)
-        except Exception:  # pragma: no cover - canonical_type output always reparses
-            key = None
-        if key is not None:
-            self.used_types.append((key, pos))
-        return canonical
+class Builder(BuildState):
+    """Builds every file of a spec into one BuildState: ``build_file`` once per file, then
+    validate.run_checks for what needs them all."""
 
     # ---------------------------------------------------------------- one file
 
@@ -214,7 +115,7 @@ class Builder:
         items = {n: None for n in section} if isinstance(section, list) else section
         for i, (name, value) in enumerate(items.items()):
             pos = root.at("extensions", i if isinstance(section, list) else name)
-            value = value or _long_form(m.ExtensionIn)
+            value = value or long_form(m.ExtensionIn)
             obj = Extension(
                 name=name,
                 schema=value.schema_name,
@@ -257,7 +158,7 @@ class Builder:
     # ---------------------------------------------------------------- types, sequences
 
     def _enum(self, schema: str, name: str, value: Any, pos: Pos) -> None:
-        spec = value if isinstance(value, m.EnumIn) else _long_form(m.EnumIn, values=value)
+        spec = value if isinstance(value, m.EnumIn) else long_form(m.EnumIn, values=value)
         if len(set(spec.values)) != len(spec.values):
             self.problem(pos, f"enum {name!r} lists a value twice")
         self.claim(self.type_names, schema, name, "enum", pos, "type")
@@ -295,7 +196,7 @@ class Builder:
         self.claim(self.relations, schema, name, "composite type", pos, "relation")
         attributes = []
         for aname, value in spec.attributes.items():
-            attr = value if isinstance(value, m.AttributeIn) else _long_form(m.AttributeIn, type=value)
+            attr = value if isinstance(value, m.AttributeIn) else long_form(m.AttributeIn, type=value)
             apos = pos.at("attributes", aname)
             atype = self.type_of(attr.type, schema, apos.child("type") if isinstance(value, m.AttributeIn) else apos)
             if atype is not None:
@@ -382,7 +283,7 @@ class Builder:
         pk_pos: Pos | None = None
         for cname, value in spec.columns.items():
             cpos = pos.at("columns", cname)
-            col = value if isinstance(value, m.ColumnIn) else _long_form(m.ColumnIn, type=value)
+            col = value if isinstance(value, m.ColumnIn) else long_form(m.ColumnIn, type=value)
             built = self._column(schema, name, cname, col, cpos, isinstance(value, m.ColumnIn), constraints)
             if built is None:
                 continue
@@ -407,7 +308,7 @@ class Builder:
             if pk_pos is not None:
                 self.problem(ppos, f"table {name!r} declares its primary key twice (also at line {pk_pos.line})")
             else:
-                pkin = pk if isinstance(pk, m.PrimaryKeyIn) else _long_form(m.PrimaryKeyIn, columns=pk)
+                pkin = pk if isinstance(pk, m.PrimaryKeyIn) else long_form(m.PrimaryKeyIn, columns=pk)
                 if known(pkin.columns, ppos, "primary_key") and known(pkin.include, ppos, "primary_key include"):
                     constraints.append(
                         (
@@ -447,7 +348,7 @@ class Builder:
 
         for uname, value in spec.unique.items():
             upos = pos.at("unique", uname)
-            uin = value if isinstance(value, m.UniqueIn) else _long_form(m.UniqueIn, columns=value)
+            uin = value if isinstance(value, m.UniqueIn) else long_form(m.UniqueIn, columns=value)
             if known(uin.columns, upos, "unique") and known(uin.include, upos, "unique include"):
                 constraints.append(
                     (
@@ -469,7 +370,7 @@ class Builder:
                 )
         for kname, value in spec.checks.items():
             kpos = pos.at("checks", kname)
-            kin = value if isinstance(value, m.CheckIn) else _long_form(m.CheckIn, expression=value)
+            kin = value if isinstance(value, m.CheckIn) else long_form(m.CheckIn, expression=value)
             if self.sql_ok(lambda e=kin.expression: sqlcheck.check_expression(e, "check"), kpos):
                 constraints.append(
                     (
@@ -493,10 +394,10 @@ class Builder:
             target = fk.references
             tpos = fpos.child("references")
             if isinstance(target, m.TargetIn):
-                ref = self._reference(target.table, schema, tpos)
+                ref = self.reference(target.table, schema, tpos)
                 ref_columns = target.columns
             else:
-                ref = self._reference(target, schema, tpos)
+                ref = self.reference(target, schema, tpos)
                 ref_columns = ref.columns if ref else None
             if ref is None:
                 continue
@@ -523,7 +424,7 @@ class Builder:
             )
         for xname, value in spec.exclude.items():
             xpos = pos.at("exclude", xname)
-            xin = value if isinstance(value, m.ExcludeIn) else _long_form(m.ExcludeIn, definition=value)
+            xin = value if isinstance(value, m.ExcludeIn) else long_form(m.ExcludeIn, definition=value)
             if self.sql_ok(lambda d=xin.definition: sqlcheck.check_definition(d), xpos):
                 constraints.append(
                     (
@@ -543,7 +444,7 @@ class Builder:
                 )
         if spec.partition_by is not None:
             self.sql_ok(lambda: sqlcheck.check_partition_by(spec.partition_by), pos.child("partition_by"))
-        rls = spec.rls if isinstance(spec.rls, m.RlsIn) else _long_form(m.RlsIn, enabled=spec.rls)
+        rls = spec.rls if isinstance(spec.rls, m.RlsIn) else long_form(m.RlsIn, enabled=spec.rls)
         table = Table(
             schema=schema,
             name=name,
@@ -583,13 +484,6 @@ class Builder:
             self.claim(self.relations, con.schema_name, con.name, "index", pos, "relation")
         if self.add("constraint", con, pos) and con.kind == "foreign_key":
             self.later.append(lambda: self._finish_foreign_key(con.key, pos))
-
-    def _reference(self, text: str, schema: str, pos: Pos) -> names.Reference | None:
-        try:
-            return names.parse_reference(text, schema)
-        except PgspecError as exc:
-            self.problem(pos, exc.problem.message)
-            return None
 
     def _finish_foreign_key(self, key: str, pos: Pos) -> None:
         """Resolve a foreign key's target once every file is read (it may live in another)."""
@@ -702,12 +596,12 @@ class Builder:
             rpos = pos.child("references")
             ref_in = spec.references
             if isinstance(ref_in, m.ReferenceIn):
-                ref = self._reference(ref_in.table, schema, rpos.child("table"))
+                ref = self.reference(ref_in.table, schema, rpos.child("table"))
                 options = ref_in
                 ref_columns = ref_in.columns
             else:
-                ref = self._reference(ref_in, schema, rpos)
-                options = _long_form(m.ReferenceIn, table="-")
+                ref = self.reference(ref_in, schema, rpos)
+                options = long_form(m.ReferenceIn, table="-")
                 ref_columns = ref.columns if ref else None
             if ref is not None:
                 constraints.append(
