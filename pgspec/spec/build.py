@@ -16,23 +16,17 @@ from pgspec import naming
 from pgspec.catalog import (
     Aggregate,
     Argument,
-    Attribute,
     Column,
-    CompositeType,
     Constraint,
-    Domain,
-    Enum,
     Extension,
     Function,
     Index,
     IndexKey,
-    MaterializedView,
     Policy,
     Schema,
     Sequence,
     Table,
     Trigger,
-    View,
 )
 from pgspec.errors import PgspecError
 from pgspec.normalize.types import canonical_type
@@ -41,6 +35,8 @@ from pgspec.sources.elements import parse_index_element
 from pgspec.spec import models as m
 from pgspec.spec import names, sqlcheck
 from pgspec.spec.build_state import BuildState, long_form
+from pgspec.spec.build_types import build_composite, build_domain, build_enum, build_sequence
+from pgspec.spec.build_views import build_matview, build_view
 from pgspec.spec.positions import Pos
 
 #: ``parse_index_element`` remembered by text: an IndexKey is immutable, and index keys repeat
@@ -60,19 +56,19 @@ class Builder(BuildState):
         self._extensions(spec, root)
         self._externals(spec, root, schema)
         for name, value in spec.enums.items():
-            self._enum(schema, name, value, root.at("enums", name))
+            build_enum(self, schema, name, value, root.at("enums", name))
         for name, value in spec.domains.items():
-            self._domain(schema, name, value, root.at("domains", name))
+            build_domain(self, schema, name, value, root.at("domains", name))
         for name, value in spec.composite_types.items():
-            self._composite(schema, name, value, root.at("composite_types", name))
+            build_composite(self, schema, name, value, root.at("composite_types", name))
         for name, value in spec.sequences.items():
-            self._sequence(schema, name, value, root.at("sequences", name))
+            build_sequence(self, schema, name, value, root.at("sequences", name))
         for name, value in spec.tables.items():
             self._table(schema, name, value, root.at("tables", name))
         for name, value in spec.views.items():
-            self._view(schema, name, value, root.at("views", name))
+            build_view(self, schema, name, value, root.at("views", name))
         for name, value in spec.materialized_views.items():
-            self._matview(schema, name, value, root.at("materialized_views", name))
+            build_matview(self, schema, name, value, root.at("materialized_views", name))
         for section, builder in (
             ("indexes", self._index),
             ("triggers", self._trigger),
@@ -155,106 +151,6 @@ class Builder(BuildState):
                 continue
             self.externals.add(names.user_type_key(canonical) or canonical)
 
-    # ---------------------------------------------------------------- types, sequences
-
-    def _enum(self, schema: str, name: str, value: Any, pos: Pos) -> None:
-        spec = value if isinstance(value, m.EnumIn) else long_form(m.EnumIn, values=value)
-        if len(set(spec.values)) != len(spec.values):
-            self.problem(pos, f"enum {name!r} lists a value twice")
-        self.claim(self.type_names, schema, name, "enum", pos, "type")
-        obj = Enum(schema=schema, name=name, values=spec.values, comment=spec.comment, location=pos.location)
-        self.add("enum", obj, pos)
-
-    def _domain(self, schema: str, name: str, spec: m.DomainIn, pos: Pos) -> None:
-        self.claim(self.type_names, schema, name, "domain", pos, "type")
-        base = self.type_of(spec.type, schema, pos.child("type"))
-        checks = dict(spec.checks)
-        if spec.check is not None:
-            checks.setdefault(naming.check_name(name, []), spec.check)
-        for cname, expr in checks.items():
-            cpos = pos.at("checks", cname) if cname in spec.checks else pos.child("check")
-            self.sql_ok(lambda e=expr: sqlcheck.check_expression(e, "check"), cpos)
-        if spec.default is not None:
-            self.sql_ok(lambda: sqlcheck.check_expression(spec.default, "default"), pos.child("default"))
-        if base is None:
-            return
-        obj = Domain(
-            schema=schema,
-            name=name,
-            type=base,
-            not_null=spec.not_null,
-            default=spec.default,
-            collation=spec.collation,
-            checks=checks,
-            comment=spec.comment,
-            location=pos.location,
-        )
-        self.add("domain", obj, pos)
-
-    def _composite(self, schema: str, name: str, spec: m.CompositeIn, pos: Pos) -> None:
-        self.claim(self.type_names, schema, name, "composite type", pos, "type")
-        self.claim(self.relations, schema, name, "composite type", pos, "relation")
-        attributes = []
-        for aname, value in spec.attributes.items():
-            attr = value if isinstance(value, m.AttributeIn) else long_form(m.AttributeIn, type=value)
-            apos = pos.at("attributes", aname)
-            atype = self.type_of(attr.type, schema, apos.child("type") if isinstance(value, m.AttributeIn) else apos)
-            if atype is not None:
-                attributes.append(Attribute(name=aname, type=atype, collation=attr.collation))
-        obj = CompositeType(
-            schema=schema, name=name, attributes=attributes, comment=spec.comment, location=pos.location
-        )
-        self.add("composite type", obj, pos)
-
-    def _sequence(self, schema: str, name: str, spec: m.SequenceIn, pos: Pos) -> None:
-        self.claim(self.relations, schema, name, "sequence", pos, "relation")
-        stype = self.type_of(spec.type, schema, pos.child("type"))
-        if stype is None:
-            return
-        if stype not in ("smallint", "integer", "bigint"):
-            self.problem(pos.child("type"), f"sequence type must be smallint, integer or bigint, got {spec.type!r}")
-            return
-        if spec.increment == 0:
-            self.problem(pos.child("increment"), "sequence increment must not be zero")
-        owned_by = None
-        if spec.owned_by is not None:
-            opos = pos.child("owned_by")
-            try:
-                parts = names.parse_column_path(spec.owned_by)
-            except PgspecError as exc:
-                self.problem(opos, exc.problem.message)
-                parts = []
-            if len(parts) == 2:
-                parts = [schema, *parts]
-            if len(parts) == 3:
-                owned_by = qualified(*parts)
-                self.later.append(lambda p=parts, o=opos: self._check_column_exists(p, o, "owned_by"))
-            elif parts:
-                self.problem(opos, f"owned_by must be table.column, got {spec.owned_by!r}")
-        # PostgreSQL's defaults: an ascending sequence starts at its minimum (1), a descending
-        # one at its maximum (-1 unless given).
-        if spec.start is not None:
-            start = spec.start
-        elif spec.increment > 0:
-            start = spec.min_value if spec.min_value is not None else 1
-        else:
-            start = spec.max_value if spec.max_value is not None else -1
-        obj = Sequence(
-            schema=schema,
-            name=name,
-            type=stype,
-            start=start,
-            increment=spec.increment,
-            min_value=spec.min_value,
-            max_value=spec.max_value,
-            cache=spec.cache,
-            cycle=spec.cycle,
-            owned_by=owned_by,
-            comment=spec.comment,
-            location=pos.location,
-        )
-        self.add("sequence", obj, pos)
-
     def _relation_name(self, text: str | None, schema: str, pos: Pos) -> str | None:
         """A parent table written as SQL (``events`` or ``app.events``) as its catalog key."""
         if text is None:
@@ -264,13 +160,6 @@ class Builder(BuildState):
         except PgspecError as exc:
             self.problem(pos, exc.problem.message)
             return None
-
-    def _check_column_exists(self, parts: list[str], pos: Pos, what: str) -> None:
-        table = self.objects["tables"].get(qualified(*parts[:2]))
-        if table is None:
-            self.problem(pos, f"{what}: unknown table {qualified(*parts[:2])!r}")
-        elif table.column(parts[2]) is None:
-            self.problem(pos, f"{what}: table {table.key!r} has no column {parts[2]!r}")
 
     # ---------------------------------------------------------------- tables
 
@@ -794,31 +683,6 @@ class Builder(BuildState):
         )
         if self.add("policy", obj, pos):
             self.later.append(lambda: self._check_target(tschema, table, pos, f"policy {name!r}", []))
-
-    # ---------------------------------------------------------------- views
-
-    def _view(self, schema: str, name: str, spec: m.ViewIn, pos: Pos) -> None:
-        self.claim(self.relations, schema, name, "view", pos, "relation")
-        self.claim(self.type_names, schema, name, "view", pos, "type")
-        self.sql_ok(lambda: sqlcheck.check_query(spec.query), pos.child("query"))
-        options: dict[str, str] = {}
-        for key, value in spec.options.model_dump(exclude_none=True).items():
-            options[key] = ("true" if value else "false") if isinstance(value, bool) else value
-        obj = View(
-            schema=schema, name=name, query=spec.query, options=options, columns=spec.columns,
-            comment=spec.comment, location=pos.location,
-        )
-        self.add("view", obj, pos)
-
-    def _matview(self, schema: str, name: str, spec: m.MaterializedViewIn, pos: Pos) -> None:
-        self.claim(self.relations, schema, name, "materialized view", pos, "relation")
-        self.claim(self.type_names, schema, name, "materialized view", pos, "type")
-        self.sql_ok(lambda: sqlcheck.check_query(spec.query), pos.child("query"))
-        obj = MaterializedView(
-            schema=schema, name=name, query=spec.query, with_data=spec.with_data, columns=spec.columns,
-            comment=spec.comment, location=pos.location,
-        )
-        self.add("materialized view", obj, pos)
 
     # ---------------------------------------------------------------- routines
 
