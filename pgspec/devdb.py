@@ -63,6 +63,9 @@ HINT_POLICY = ("a policy's unqualified names may resolve to the subquery's table
                "policy's own: compare through a server with --dev-db to be exact")
 HINT_DEFAULT = ("the server resolves function names and casts in defaults through search_path: "
                 "compare through a server with --dev-db to be exact")
+HINT_CASTS = ("the server adds the casts its operators need (an integer expression beside a "
+              "numeric, say), which pgspec infers for plain columns only: compare through a "
+              "server with --dev-db to be exact")
 
 
 # --------------------------------------------------------------------------- servers
@@ -312,7 +315,8 @@ def normalize_comparison(found: Any, expected: str, actual: Any, dev_db: str, *,
 def annotate(differences: list[Difference], *, dev_db: bool) -> list[Difference]:
     """Differences that offline normalisation may get wrong, with a hint saying so.
 
-    Without ``--dev-db``, a changed view query that uses ``*``, a changed policy expression
+    Without ``--dev-db``, a changed view query that uses ``*`` (over what the catalog cannot
+    expand) or whose two sides write a different number of casts, a changed policy expression
     with a subquery (where unqualified names are ambiguous) and a changed default calling a
     function get a ``hint``; with it the comparison was made by a server and needs none.
     """
@@ -337,6 +341,9 @@ def _hint(d: Difference) -> str | None:
     for applies, test, hint in checks:
         if applies and any(test(t) for t in texts):
             return hint
+    if (d.object_type in ("view", "materialized_view") and d.attribute == "query"
+            and len(texts) == 2 and _casts(texts[0]) != _casts(texts[1])):
+        return HINT_CASTS
     return None
 
 
@@ -365,6 +372,14 @@ def _has_star(query: str) -> bool:
     from pglast import ast
 
     return any(isinstance(n, ast.A_Star) for n in _walk(query))
+
+
+def _casts(query: str) -> int:
+    """How many casts a query writes: one side with more than the other is what the server
+    adds where operand types differ (and what an offline comparison may not infer)."""
+    from pglast import ast
+
+    return sum(isinstance(n, ast.TypeCast) for n in _walk(query))
 
 
 def _has_subquery(expression: str) -> bool:
