@@ -349,23 +349,14 @@ def _hint(d: Difference) -> str | None:
 
 def _walk(text: str, prefix: str = "") -> Iterator[Any]:
     import pglast
-    from pglast import ast
+
+    from pgspec.normalize.trees import nodes
 
     try:
         stmts = pglast.parse_sql(prefix + text)
     except pglast.parser.ParseError:
         return
-
-    def visit(node: Any) -> Iterator[Any]:
-        if isinstance(node, tuple | list):
-            for item in node:
-                yield from visit(item)
-        elif isinstance(node, ast.Node):
-            yield node
-            for attr in node:
-                yield from visit(getattr(node, attr))
-
-    yield from visit(stmts)
+    yield from nodes(stmts)
 
 
 def _has_star(query: str) -> bool:

@@ -34,6 +34,7 @@ from pglast.stream import RawStream
 # The server's FigureColname, which the normaliser already mirrors: one copy of that rule.
 from pgspec.normalize.expressions import _figure_colname
 from pgspec.normalize.scope import Item, Relations, Resolver, Scope, output_names, strings
+from pgspec.normalize.trees import nodes
 from pgspec.quoting import qualified
 from pgspec.sources.replay.state import State
 
@@ -290,17 +291,6 @@ def _apply(state: State, rename: _Rename) -> None:
     _warn_sql_bodies(state, rename)
 
 
-def _nodes(node: Any) -> Any:
-    """Every parse-tree node under ``node``."""
-    if isinstance(node, tuple | list):
-        for item in node:
-            yield from _nodes(item)
-    elif isinstance(node, ast.Node):
-        yield node
-        for attr in node:
-            yield from _nodes(getattr(node, attr))
-
-
 def _warn_sql_bodies(state: State, rename: _Rename) -> None:
     """SQL-standard bodies (``BEGIN ATOMIC``, ``RETURN``) are parse trees on the server too,
     so the rename reaches them there; pgspec does not rewrite statements yet, and says so for
@@ -316,7 +306,7 @@ def _warn_sql_bodies(state: State, rename: _Rename) -> None:
         except pglast.parser.ParseError:
             continue
         relations = columns = False
-        for node in _nodes(tree):
+        for node in nodes(tree):
             if isinstance(node, ast.RangeVar) and node.relname == rename.relation:
                 relations = True
             elif isinstance(node, ast.ColumnRef | ast.ResTarget):
