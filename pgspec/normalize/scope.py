@@ -17,7 +17,7 @@ uncertain: ``bare`` says so rather than guess, and the caller leaves the SQL as 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,17 +195,24 @@ def _rtable_names(entries: Any) -> list[str]:
     return out
 
 
+def _unused_name(name: str, taken: Container[str]) -> str:
+    """``name``, or ruleutils' ``name_1``, ``name_2`` ... when it is taken (the names it prints
+    for FROM items and for a join alias's columns are made unique the same way)."""
+    if name not in taken:
+        return name
+    i = 1
+    while f"{name}_{i}" in taken:
+        i += 1
+    return f"{name}_{i}"
+
+
 def _name_level(entries: Any, level: Scope) -> None:
     """The names ruleutils prints for a level's FROM items (``set_rtable_names``): a name an
     enclosing level (or an earlier item) already uses becomes ``name_1``, ``name_2`` ..."""
     taken = set(level.above)
     for refname in _rtable_names(entries):
-        printed = refname
-        if printed in taken:
-            i = 1
-            while f"{refname}_{i}" in taken:
-                i += 1
-            printed = f"{refname}_{i}"
+        printed = _unused_name(refname, taken)
+        if printed != refname:
             level.renamed[refname] = printed
         taken.add(printed)
         level.names.add(printed)
@@ -411,12 +418,7 @@ class Resolver:
             if item.columns is None or item.merged is not None or item.hidden:
                 return None
             for column in item.columns:
-                unique = column
-                if unique in names:
-                    i = 1
-                    while f"{column}_{i}" in names:
-                        i += 1
-                    unique = f"{column}_{i}"
+                unique = _unused_name(column, names)
                 names.append(unique)
                 if item.types is not None and column in item.types:
                     types[unique] = item.types[column]
