@@ -155,6 +155,11 @@ REPLAY_CASES: dict[str, str] = {
         CREATE INDEX e_kind ON e (kind);
         ALTER TABLE e RENAME COLUMN kind TO event_kind;
         ALTER TABLE e ADD COLUMN p2 int;
+        -- A renamed child keeps what it declared itself: the parent's DROP COLUMN leaves it.
+        CREATE TABLE q (id int, x int);
+        CREATE TABLE qc (x int) INHERITS (q);
+        ALTER TABLE qc RENAME TO qc2;
+        ALTER TABLE q DROP COLUMN x;
     """,
 }
 

@@ -250,6 +250,7 @@ def _rename_table(state: State, schema: str, old: str, new: str) -> None:
     # The SQL that names the relation first, while the state still resolves the old name.
     renames.rename_relation(state, schema, old, new)
     old_key, new_key = qualified(schema, old), qualified(schema, new)
+    tables.rename_inherited(state, old_key, new_key)
     for plural in ("tables", "views", "materialized_views", "sequences", "composite_types"):
         obj = state.objects[plural].get(old_key)
         if obj is not None:
