@@ -87,10 +87,8 @@ class Scope:
     #: declared or not, so it is never reported missing or unexpected against it.
     expected_schema_names: frozenset[str]
     actual_schema_names: frozenset[str]
-    #: Each side's tables: a partition's bound is typed by its parent's key columns.
-    expected_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
-    actual_tables: Mapping[str, Table] = dataclass_field(default_factory=dict, compare=False, repr=False)
-    #: The two catalogs: a view's bare columns resolve against its own side's relations.
+    #: The two catalogs: a view's bare columns resolve against its own side's relations, and
+    #: a partition's bound is typed by its own side's parent's key columns.
     expected_catalog: Catalog | None = dataclass_field(default=None, compare=False, repr=False)
     actual_catalog: Catalog | None = dataclass_field(default=None, compare=False, repr=False)
 
@@ -144,8 +142,6 @@ def _build_scope(
         externals=frozenset(externals),
         expected_schema_names=frozenset(qualified(n) for n in expected_names),
         actual_schema_names=frozenset(qualified(n) for n in actual_names),
-        expected_tables=expected.tables,
-        actual_tables=actual.tables,
         expected_catalog=expected,
         actual_catalog=actual,
     )
@@ -473,10 +469,15 @@ def _compare_partitioning(
                            actual.partition_by, where)
         if expected.partition_bound != actual.partition_bound and not partition_bound_equivalent(
             expected.partition_bound, actual.partition_bound,
-            key_types(expected, scope.expected_tables), key_types(actual, scope.actual_tables),
+            key_types(expected, _tables(scope.expected_catalog)),
+            key_types(actual, _tables(scope.actual_catalog)),
         ):
             yield _changed("table", key, "partition_bound", expected.partition_bound,
                            actual.partition_bound, where)
+
+
+def _tables(catalog: Catalog | None) -> Mapping[str, Table]:
+    return catalog.tables if catalog is not None else {}
 
 
 @comparator("table")

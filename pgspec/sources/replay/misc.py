@@ -388,10 +388,10 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
             group = state.function_names.setdefault(qualified(fn.schema_name, new), [])
             group.append(moved.key)
     elif kind == OT.OBJECT_AGGREGATE:
-        before = dict(state.objects["aggregates"])
+        before = set(state.objects["aggregates"])
         rename_aggregate(state, stmt)
-        gone = before.keys() - state.objects["aggregates"].keys()
-        came = state.objects["aggregates"].keys() - before.keys()
+        gone = before - state.objects["aggregates"].keys()
+        came = state.objects["aggregates"].keys() - before
         if len(gone) == 1 and len(came) == 1:
             privileges.carry(state, "aggregates", state.objects["aggregates"][came.pop()], gone.pop())
     elif kind == OT.OBJECT_SCHEMA:

@@ -79,7 +79,7 @@ def _children(state: State, key: str) -> list[Table]:
             if t.partition_of == key or key in t.inherits]
 
 
-def _descendants(state: State, key: str, column: str) -> list[Table]:
+def inheritors(state: State, key: str, column: str) -> list[Table]:
     """Every table below ``key`` that has ``column``, each once (a child of two children of
     one parent is reached twice), as ATSimpleRecursion visits find_all_inheritors."""
     found: dict[str, Table] = {}
@@ -90,12 +90,6 @@ def _descendants(state: State, key: str, column: str) -> list[Table]:
                 found[child.key] = child
                 todo.append(child.key)
     return list(found.values())
-
-
-def inheritors(state: State, key: str, column: str) -> list[Table]:
-    """The tables an ALTER TABLE on ``key`` about ``column`` reaches below it (``_descendants``),
-    for the statements other modules replay (RENAME COLUMN)."""
-    return _descendants(state, key, column)
 
 
 def _is_local(state: State, table: Table, column: str) -> bool:
@@ -386,7 +380,7 @@ def _set_columns(state: State, table: Table, column: str, recurse: bool, **chang
     """Change a column of a table and, unless ONLY, of every table inheriting it."""
     _set_column(state, table.key, column, **changes)
     if recurse:
-        for child in _descendants(state, table.key, column):
+        for child in inheritors(state, table.key, column):
             _set_column(state, child.key, column, **changes)
 
 
@@ -440,7 +434,7 @@ def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> No
         state.inheritance.local_not_null.discard((table.key, column))
     if not recurse:
         return
-    for child in _descendants(state, table.key, column):
+    for child in inheritors(state, table.key, column):
         col = child.column(column)
         if col is not None and col.not_null and state.inheritance is not None and (
             (child.key, column) in state.inheritance.local_not_null
@@ -567,7 +561,7 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         _drop_not_null(state, table, cmd.name, recurse)
     elif sub == AT.AT_AlterColumnType:
         col_def = cmd.def_
-        if not recurse and _descendants(state, key, cmd.name):
+        if not recurse and inheritors(state, key, cmd.name):
             raise state.error(f"type of inherited column {cmd.name!r} must be changed in child "
                               f"tables too (ALTER TABLE ONLY {key})")
         changes: dict[str, Any] = {"type": state.type_text(col_def.typeName)}
