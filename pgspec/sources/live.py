@@ -7,7 +7,8 @@ transaction (every query sees the same snapshot, and the server refuses any writ
 The queries themselves live in ``live_queries``: one per object kind, so the number of round
 trips does not grow with the schema. Connecting, the transaction and sending the queries are
 ``live_connection``'s (which a command may start before this module is even imported); this
-module turns the rows into the model, and psycopg rows never leave the two.
+module turns the rows into the model (with ``live_rows`` for the objects one row describes
+whole and ``live_index_keys`` for index keys), and psycopg rows never leave these modules.
 
 Nothing is skipped silently: object kinds (and attributes) pgspec does not model become
 ``catalog.Warning`` entries. A password never appears in anything this module says.
@@ -16,20 +17,16 @@ Nothing is skipped silently: object kinds (and attributes) pgspec does not model
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
-import json
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any, Literal
+from typing import Any
 
-import pglast
 import psycopg
 from pglast import ast
 from pglast.stream import RawStream
 
 from pgspec.catalog import (
-    Aggregate,
     Argument,
     Attribute,
     Catalog,
@@ -43,19 +40,16 @@ from pgspec.catalog import (
     Index,
     IndexKey,
     MaterializedView,
-    Policy,
     Schema,
-    Sequence,
     Table,
     Trigger,
     View,
     Warning,
 )
 from pgspec.errors import SourceError, SqlError
-from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources import live_queries as q
-from pgspec.sources.elements import index_key_from_node, parse_index_element
+from pgspec.sources.elements import index_key_from_node
 from pgspec.sources.live_connection import (  # noqa: F401  (LOCK_TIMEOUT and __all__ re-exported)
     LOCK_TIMEOUT,
     READ_ATTEMPTS,
@@ -69,7 +63,36 @@ from pgspec.sources.live_connection import (  # noqa: F401  (LOCK_TIMEOUT and __
     readonly_transaction,
     server_reason,
 )
+from pgspec.sources.live_index_keys import (
+    DEFAULT_COLLATION,
+    expression_key,
+    parse_server_statement,
+    plain_key,
+)
 from pgspec.sources.live_privileges import privilege_parts
+from pgspec.sources.live_rows import (
+    ARG_MODES,
+    CONSTRAINT_KINDS,
+    FK_ACTIONS,
+    FK_MATCH,
+    PARALLEL,
+    TG_BEFORE,
+    TG_ENABLED,
+    TG_EVENTS,
+    TG_INSTEAD,
+    TG_ROW,
+    VOLATILITY,
+    aggregate_from,
+    collation_ref,
+    column_from,
+    decoded_json,
+    keyed,
+    model_type,
+    policy_from,
+    schema_comment,
+    sequence_from,
+    view_options,
+)
 
 __all__ = ["check_server_version", "describe_dsn", "introspect", "last_query_count", "readonly_transaction"]
 
@@ -193,27 +216,27 @@ class _Reader:
         also the order of the warnings."""
         schema_rows, rows = self.source.schema_rows, self.source
         parts: dict[str, Any] = {
-            "schemas": _keyed(Schema(name=r.name, comment=_schema_comment(r)) for r in schema_rows),
-            "extensions": _keyed(
+            "schemas": keyed(Schema(name=r.name, comment=schema_comment(r)) for r in schema_rows),
+            "extensions": keyed(
                 Extension(name=r.name, schema=r.schema, version=r.version,
                           comment=r.comment)
                 for r in rows["extensions"]
             ),
-            "enums": _keyed(
+            "enums": keyed(
                 Enum(schema=r.schema, name=r.name, values=r.labels, comment=r.comment)
                 for r in rows["enums"]
             ),
-            "domains": _keyed(self.domain(r) for r in rows["domains"]),
-            "sequences": _keyed(_sequence(r) for r in rows["sequences"]),
+            "domains": keyed(self.domain(r) for r in rows["domains"]),
+            "sequences": keyed(sequence_from(r) for r in rows["sequences"]),
         }
         self.read_columns(rows["columns"])
         parts |= {
-            "constraints": _keyed(self.constraint(r) for r in rows["constraints"]),
+            "constraints": keyed(self.constraint(r) for r in rows["constraints"]),
             "indexes": self.indexes(rows["default_opclasses"], rows["indexes"]),
-            "functions": _keyed(self.function(r) for r in rows["functions"]),
-            "aggregates": _keyed(_aggregate(r) for r in rows["aggregates"]),
-            "triggers": _keyed(self.trigger(r) for r in rows["triggers"]),
-            "policies": _keyed(_policy(r) for r in rows["policies"]),
+            "functions": keyed(self.function(r) for r in rows["functions"]),
+            "aggregates": keyed(aggregate_from(r) for r in rows["aggregates"]),
+            "triggers": keyed(self.trigger(r) for r in rows["triggers"]),
+            "policies": keyed(policy_from(r) for r in rows["policies"]),
         }
         relations: dict[str, dict[str, Any]] = {
             "tables": {}, "views": {}, "materialized_views": {}, "composite_types": {},
@@ -233,7 +256,7 @@ class _Reader:
     def domain(self, row: CatalogRow) -> Domain:
         name = qualified(row.schema, row.name)
         checks: dict[str, str] = {}
-        for check in _json(row.checks):
+        for check in decoded_json(row.checks):
             checks[check["name"]] = check["expression"]
             if not check["validated"]:
                 self.warn("domain", name, f"check {check['name']!r} is NOT VALID, which pgspec "
@@ -241,10 +264,10 @@ class _Reader:
         return Domain(
             schema=row.schema,
             name=row.name,
-            type=_type(row.type),
+            type=model_type(row.type),
             not_null=row.not_null,
             default=row.default,
-            collation=_collation(row.collation_schema, row.collation_name),
+            collation=collation_ref(row.collation_schema, row.collation_name),
             checks=checks,
             comment=row.comment,
         )
@@ -256,9 +279,9 @@ class _Reader:
         key = qualified(schema, name)
         if relkind == "c":
             attributes = [
-                Attribute(name=c["name"], type=_type(c["type"]),
-                          collation=_collation(*c["collation"]) if c["collation"] else None)
-                for c in _json(row.attributes) or ()
+                Attribute(name=c["name"], type=model_type(c["type"]),
+                          collation=collation_ref(*c["collation"]) if c["collation"] else None)
+                for c in decoded_json(row.attributes) or ()
             ]
             return "composite_types", CompositeType(
                 schema=schema, name=name, attributes=attributes, comment=row.comment
@@ -272,7 +295,7 @@ class _Reader:
         if relkind == "v":
             return "views", View(
                 schema=schema, name=name, query=query,
-                options=_view_options(row.reloptions), columns=names, comment=row.comment,
+                options=view_options(row.reloptions), columns=names, comment=row.comment,
             )
         if row.reloptions:
             self.warn("table" if relkind in ("r", "p") else "materialized_view", key,
@@ -283,7 +306,7 @@ class _Reader:
                 schema=schema, name=name, query=query, with_data=row.relispopulated,
                 columns=names, comment=row.comment,
             )
-        parents = [qualified(*p) for p in _json(row.parents) or ()]
+        parents = [qualified(*p) for p in decoded_json(row.parents) or ()]
         partition_of = parents[0] if row.relispartition and parents else None
         return "tables", Table(
             schema=schema,
@@ -305,7 +328,7 @@ class _Reader:
         columns, types = self.columns, self.column_types
         for (relation, attnum, name, type_text, not_null, default, generated, identity,
              collation_schema, collation_name, comment, type_oid, collation_oid) in rows:
-            columns.setdefault(relation, {})[attnum] = _column(
+            columns.setdefault(relation, {})[attnum] = column_from(
                 name, type_text, not_null, default, generated, identity, collation_schema,
                 collation_name, comment)
             types.setdefault(relation, {})[attnum] = (type_oid, collation_oid)
@@ -331,7 +354,7 @@ class _Reader:
     # ----------------------------------------------------------------------- constraints
 
     def constraint(self, row: CatalogRow) -> Constraint:
-        kind = _CONSTRAINT_KINDS[row.contype]
+        kind = CONSTRAINT_KINDS[row.contype]
         for flag, wording in (
             (not row.validated, "is NOT VALID"),
             (not row.enforced, "is NOT ENFORCED"),
@@ -353,9 +376,9 @@ class _Reader:
             expression=row.expression,
             references=qualified(row.ref_schema, row.ref_table) if foreign else None,
             references_columns=self.referenced(row) if foreign else [],
-            on_delete=_FK_ACTIONS[row.confdeltype] if foreign else "no action",
-            on_update=_FK_ACTIONS[row.confupdtype] if foreign else "no action",
-            match=_FK_MATCH[row.confmatchtype] if foreign else "simple",
+            on_delete=FK_ACTIONS[row.confdeltype] if foreign else "no action",
+            on_update=FK_ACTIONS[row.confupdtype] if foreign else "no action",
+            match=FK_MATCH[row.confmatchtype] if foreign else "simple",
             deferrable=row.condeferrable,
             initially_deferred=row.condeferred,
             nulls_not_distinct=row.nulls_not_distinct,
@@ -424,17 +447,17 @@ class _Reader:
                 if (column_type is None or opclass_type != column_type[0]
                         or collation not in (0, column_type[1])):
                     return None
-                keys.append(_plain_key(self.columns[relation][attnum].name, option))
+                keys.append(plain_key(self.columns[relation][attnum].name, option))
                 continue
             text = expressions[k]
             if opclass_type is None or opclass_type != key_types[k]:
                 return None
             if collation != 0 and not (
-                collation == _DEFAULT_COLLATION and "COLLATE" not in text
-                and all(c in (0, _DEFAULT_COLLATION) for _, c in types.values())
+                collation == DEFAULT_COLLATION and "COLLATE" not in text
+                and all(c in (0, DEFAULT_COLLATION) for _, c in types.values())
             ):
                 return None
-            keys.append(_expression_key(text, option))
+            keys.append(expression_key(text, option))
         return keys
 
     def complete_indexes(self, indexes: dict[str, Index | None]) -> None:
@@ -450,7 +473,7 @@ class _Reader:
             if definition is None:
                 # Dropped since the snapshot: the deparser sees the latest catalog.
                 raise SchemaChanged(f"index {key} was dropped during the read")
-            stmt = _parse_one(definition, ast.IndexStmt)
+            stmt = parse_server_statement(definition, ast.IndexStmt)
             keys = []
             for elem in stmt.indexParams:
                 if elem.opclassopts:
@@ -478,12 +501,12 @@ class _Reader:
     # ----------------------------------------------------------------------- routines
 
     def function(self, row: CatalogRow) -> Function:
-        types = [_type(t) for t in row.arg_types]
+        types = [model_type(t) for t in row.arg_types]
         modes = row.arg_modes or ["i"] * len(types)
         names = row.arg_names or []
         arguments = []
         for i, arg_type in enumerate(types):
-            mode = _ARG_MODES[modes[i]]
+            mode = ARG_MODES[modes[i]]
             arguments.append(
                 Argument(
                     name=(names[i] or None) if i < len(names) else None,
@@ -499,31 +522,31 @@ class _Reader:
             name=row.name,
             kind_of_object="procedure" if procedure else "function",
             arguments=arguments,
-            returns=None if procedure else _type(row.returns),
+            returns=None if procedure else model_type(row.returns),
             returns_set=row.returns_set,
             language=row.language,
             body=row.body or "",
-            volatility=_VOLATILITY[row.provolatile],
+            volatility=VOLATILITY[row.provolatile],
             strict=row.proisstrict,
             security_definer=row.prosecdef,
             leakproof=row.proleakproof,
-            parallel=_PARALLEL[row.proparallel],
+            parallel=PARALLEL[row.proparallel],
             config=config,
             comment=row.comment,
         )
 
     def trigger(self, row: CatalogRow) -> Trigger:
         tgtype = row.tgtype
-        if tgtype & _TG_INSTEAD:
+        if tgtype & TG_INSTEAD:
             timing = "instead of"
-        elif tgtype & _TG_BEFORE:
+        elif tgtype & TG_BEFORE:
             timing = "before"
         else:
             timing = "after"
-        events = sorted(name for bit, name in _TG_EVENTS.items() if tgtype & bit)
+        events = sorted(name for bit, name in TG_EVENTS.items() if tgtype & bit)
         when = None
         if row.definition is not None:
-            stmt = _parse_one(row.definition, ast.CreateTrigStmt)
+            stmt = parse_server_statement(row.definition, ast.CreateTrigStmt)
             when = RawStream()(stmt.whenClause) if stmt.whenClause is not None else None
         raw = bytes(row.args or b"")
         arguments = [a.decode(self.encoding) for a in raw.split(b"\0")[: row.nargs]]
@@ -535,13 +558,13 @@ class _Reader:
             events=events,
             update_columns=(list(row.update_columns) if row.update_columns is not None
                             else self.names(row.relation, row.update_attnums or ())),
-            level="row" if tgtype & _TG_ROW else "statement",
+            level="row" if tgtype & TG_ROW else "statement",
             when=when,
             function=qualified(row.function_schema, row.function_name),
             arguments=arguments,
             old_table=row.old_table,
             new_table=row.new_table,
-            enabled=_TG_ENABLED[row.enabled],
+            enabled=TG_ENABLED[row.enabled],
             constraint=row.is_constraint,
             deferrable=row.deferrable,
             initially_deferred=row.initially_deferred,
@@ -569,232 +592,3 @@ class _Reader:
         elif kind == "event trigger":
             label += f" on {detail}"
         self.warn(kind, label, f"{kind} is not modelled by pgspec: not compared")
-
-
-# --------------------------------------------------------------------------- row helpers
-
-_CONSTRAINT_KINDS = {"p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check",
-                     "x": "exclude"}
-_FK_ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null",
-               "d": "set default"}
-_FK_MATCH = {"s": "simple", "f": "full", "p": "partial"}
-_ARG_MODES = {"i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
-_VOLATILITY = {"v": "volatile", "s": "stable", "i": "immutable"}
-_PARALLEL = {"u": "unsafe", "r": "restricted", "s": "safe"}
-_POLICY_COMMANDS = {"*": "all", "r": "select", "a": "insert", "w": "update", "d": "delete"}
-_TG_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
-# pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h, TRIGGER_TYPE_*).
-_TG_ROW, _TG_BEFORE, _TG_INSTEAD = 1, 2, 64
-_TG_EVENTS = {4: "insert", 8: "delete", 16: "update", 32: "truncate"}
-# What CREATE SEQUENCE picks without MINVALUE/MAXVALUE, per type (ascending; a descending
-# sequence gets the type's minimum and -1).
-_SEQ_LIMITS = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1),
-               "bigint": (-(2**63), 2**63 - 1)}
-_BOOL_WORDS = {"true": "true", "on": "true", "yes": "true", "1": "true",
-               "false": "false", "off": "false", "no": "false", "0": "false"}
-
-
-@functools.lru_cache(maxsize=65536)
-def _column(
-    name: str, type_text: str, not_null: bool, default: str | None, generated: str | None,
-    identity: str | None, collation_schema: str | None, collation_name: str | None,
-    comment: str | None,
-) -> Column:
-    """The Column of one COLUMNS row. Columns are immutable and schemas repeat them (``id``,
-    ``tenant_id``, ``created_at`` on every table): each distinct column is built and validated
-    once and shared, by both databases of a comparison too, which also lets the differ find
-    them equal by identity.
-    """
-    return Column(
-        name=name,
-        type=_type(type_text),
-        not_null=not_null,
-        default=None if generated else default,
-        generated=default if generated else None,
-        identity={"a": "always", "d": "by default"}.get(identity or ""),
-        collation=_collation(collation_schema, collation_name),
-        comment=comment,
-    )
-
-
-def _keyed(objects: Iterator[Any] | Any) -> dict[str, Any]:
-    return {obj.key: obj for obj in objects}
-
-
-def _json(value: Any) -> Any:
-    """JSON columns arrive decoded by psycopg; text (a custom loader) is decoded here."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _type(text: str) -> str:
-    """A ``format_type`` spelling in the canonical form every source uses."""
-    try:
-        return canonical_type(text)
-    except SqlError:
-        return text
-
-
-def _collation(schema: str | None, name: str | None) -> str | None:
-    """A collation as the shared index-element conversion names one: bare when it lives in
-    pg_catalog (always on the search path), schema-qualified otherwise."""
-    if name is None:
-        return None
-    return name if schema in (None, "pg_catalog") else qualified(schema, name)
-
-
-def _schema_comment(row: CatalogRow) -> str | None:
-    """initdb's comment on ``public`` is the server's, not the user's: pg_dump leaves it out,
-    and so does this reader, so a database and its dump read the same."""
-    if row.name == "public" and row.comment == "standard public schema":
-        return None
-    return row.comment
-
-
-def _view_options(reloptions: list[str] | None) -> dict[str, str]:
-    """reloptions keep what was written (``security_barrier=on``); booleans become "true" /
-    "false" as the model states them."""
-    options: dict[str, str] = {}
-    for item in reloptions or ():
-        name, _, value = item.partition("=")
-        if name in ("security_barrier", "security_invoker"):
-            value = _BOOL_WORDS.get(value.lower(), value)
-        options[name] = value
-    return options
-
-
-def _sequence(row: CatalogRow) -> Sequence:
-    seq_type = _type(row.type)
-    low, high = _SEQ_LIMITS.get(seq_type, (None, None))
-    if row.increment < 0:
-        default_min, default_max = low, -1
-    else:
-        default_min, default_max = 1, high
-    owner = _json(row.owned_by)
-    return Sequence(
-        schema=row.schema,
-        name=row.name,
-        type=seq_type,
-        start=row.start,
-        increment=row.increment,
-        min_value=None if row.min_value == default_min else row.min_value,
-        max_value=None if row.max_value == default_max else row.max_value,
-        cache=row.cache,
-        cycle=row.cycle,
-        owned_by=qualified(*owner) if owner else None,
-        comment=row.comment,
-    )
-
-
-_AGG_KINDS = {"n": "normal", "o": "ordered_set", "h": "hypothetical"}
-_AGG_MODIFY = {"r": "read_only", "s": "shareable", "w": "read_write"}
-
-
-def _proc_ref(pair: list[str] | None) -> str | None:
-    """A support function or operator as every source names it: bare in pg_catalog (always on
-    the search path), ``schema.name`` elsewhere."""
-    if not pair:
-        return None
-    schema, name = pair
-    return qualified(name) if schema == "pg_catalog" else qualified(schema, name)
-
-
-def _aggregate(row: CatalogRow) -> Aggregate:
-    modes = row.arg_modes or []
-    names = row.arg_names or []
-    arguments = [
-        Argument(name=(names[i] or None) if i < len(names) else None, type=_type(t),
-                 mode="variadic" if i < len(modes) and modes[i] == "v" else "in")
-        for i, t in enumerate(row.arg_types)
-    ]
-    sortop = row.sortop
-    return Aggregate(
-        schema=row.schema,
-        name=row.name,
-        arguments=arguments,
-        kind=_AGG_KINDS[row.aggkind],
-        direct_arguments=row.direct_arguments,
-        sfunc=_proc_ref(row.aggtransfn) or "",
-        stype=_type(row.stype),
-        sspace=row.sspace,
-        finalfunc=_proc_ref(row.aggfinalfn),
-        finalfunc_extra=row.finalfunc_extra,
-        finalfunc_modify=_AGG_MODIFY[row.finalfunc_modify],
-        combinefunc=_proc_ref(row.aggcombinefn),
-        serialfunc=_proc_ref(row.aggserialfn),
-        deserialfunc=_proc_ref(row.aggdeserialfn),
-        initcond=row.initcond,
-        msfunc=_proc_ref(row.aggmtransfn),
-        minvfunc=_proc_ref(row.aggminvtransfn),
-        mstype=_type(row.mstype) if row.mstype else None,
-        msspace=row.msspace,
-        mfinalfunc=_proc_ref(row.aggmfinalfn),
-        mfinalfunc_extra=row.mfinalfunc_extra,
-        mfinalfunc_modify=_AGG_MODIFY[row.mfinalfunc_modify],
-        minitcond=row.minitcond,
-        sortop=(sortop[1] if sortop[0] == "pg_catalog" else f"{quote(sortop[0])}.{sortop[1]}") if sortop else None,
-        parallel=_PARALLEL[row.proparallel],
-        comment=row.comment,
-    )
-
-
-def _policy(row: CatalogRow) -> Policy:
-    return Policy(
-        schema=row.schema,
-        table=row.table,
-        name=row.name,
-        command=_POLICY_COMMANDS[row.command],
-        permissive=row.permissive,
-        roles=sorted(row.roles),
-        using=row.using,
-        with_check=row.with_check,
-        comment=row.comment,
-    )
-
-
-#: DEFAULT_COLLATION_OID (src/include/catalog/pg_collation.dat): the database's default.
-_DEFAULT_COLLATION = 100
-
-#: pg_index.indoption bits (src/include/catalog/pg_index.h).
-_INDOPTION_DESC, _INDOPTION_NULLS_FIRST = 1, 2
-
-
-def _ordering(option: int) -> tuple[Literal["asc", "desc"], Literal["first", "last"] | None]:
-    """An index key's order and nulls from its pg_index.indoption bits, as
-    ``index_key_from_node`` makes them from what the server prints (``DESC``, ``NULLS FIRST``
-    on ASC, ``NULLS LAST`` on DESC): nulls kept only where they depart from the order's
-    default."""
-    nulls_first = bool(option & _INDOPTION_NULLS_FIRST)
-    if option & _INDOPTION_DESC:
-        return "desc", None if nulls_first else "last"
-    return "asc", "first" if nulls_first else None
-
-
-@functools.lru_cache(maxsize=4096)
-def _plain_key(column: str, option: int) -> IndexKey:
-    """The IndexKey of a plain column key with its ordering bits. Immutable, so shared."""
-    order, nulls = _ordering(option)
-    return IndexKey(column=column, order=order, nulls=nulls)
-
-
-@functools.lru_cache(maxsize=4096)
-def _expression_key(text: str, option: int) -> IndexKey:
-    """The IndexKey of an expression key as ``pg_get_indexdef(index, n)`` prints it, with its
-    ordering bits: parsed as an index element by the conversion every source shares, so the
-    expression reads exactly as through the whole CREATE INDEX. Schemas repeat the same
-    expressions (``lower(email)``) across tables, so each distinct text is parsed once."""
-    order, nulls = _ordering(option)
-    key = parse_index_element(text)
-    return IndexKey(column=key.column, expression=key.expression, order=order, nulls=nulls)
-
-
-def _parse_one(text: str, node_type: type[Any]) -> Any:
-    """The single statement a server deparser printed, parsed by pglast."""
-    try:
-        stmts = pglast.parse_sql(text)
-    except pglast.parser.ParseError as exc:
-        raise SqlError(f"cannot parse the server's definition {text!r}: {exc.args[0]}") from None
-    stmt = stmts[0].stmt if len(stmts) == 1 else None
-    if not isinstance(stmt, node_type):
-        raise SqlError(f"unexpected server definition {text!r}")
-    return stmt
-
