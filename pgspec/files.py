@@ -56,8 +56,8 @@ def write_files(
         umask = os.umask(0)
         os.umask(umask)
         for name, text in files.items():
-            fd, temp = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
-            temps.append((name, Path(temp)))
+            fd, temp_name = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
+            temps.append((name, Path(temp_name)))
             os.fchmod(fd, 0o666 & ~umask)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
                 out.write(text)

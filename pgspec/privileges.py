@@ -254,9 +254,12 @@ def _exists(catalog: Catalog, grant: Grant) -> bool:
         return key in catalog.aggregates
     if on == "type":
         return key in catalog.enums or key in catalog.domains or key in catalog.composite_types
-    store = {"table": catalog.tables, "view": catalog.views, "materialized_view": catalog.materialized_views,
-             "sequence": catalog.sequences, "schema": catalog.schemas}[on]
-    return key in store
+    stores: dict[str, Mapping[str, Any]] = {
+        "table": catalog.tables, "view": catalog.views,
+        "materialized_view": catalog.materialized_views, "sequence": catalog.sequences,
+        "schema": catalog.schemas,
+    }
+    return key in stores[on]
 
 
 def _has_column(rel: Any, key: str) -> bool:

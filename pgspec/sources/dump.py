@@ -317,7 +317,8 @@ def connect_target(line: str) -> str | None:
     arg = _psql_arg(arg)
     if "=" in arg:
         try:
-            return conninfo_to_dict(arg).get("dbname")
+            dbname = conninfo_to_dict(arg).get("dbname")
+            return str(dbname) if dbname is not None else None
         except Exception:
             return None
     return arg

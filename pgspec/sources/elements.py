@@ -8,6 +8,8 @@ through pglast's parse tree and this one conversion, so ``(a DESC NULLS FIRST)``
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pglast
 from pglast import ast, enums
 from pglast.stream import RawStream
@@ -22,7 +24,7 @@ def _any_name(names: tuple[ast.String, ...] | None) -> str | None:
     is written (pg_catalog is always on the search path, so naming it changes nothing)."""
     if not names:
         return None
-    parts = [n.sval for n in names]
+    parts = [n.sval or "" for n in names]
     if len(parts) > 1 and parts[0] == "pg_catalog":
         parts = parts[1:]
     if len(parts) == 1:
@@ -58,6 +60,7 @@ def index_key_from_node(elem: ast.IndexElem, default_schema: str = "public") -> 
         expr = expr.arg
     if (
         isinstance(expr, ast.ColumnRef)
+        and expr.fields is not None
         and len(expr.fields) == 1
         and isinstance(expr.fields[0], ast.String)
     ):
@@ -66,8 +69,8 @@ def index_key_from_node(elem: ast.IndexElem, default_schema: str = "public") -> 
         expression = RawStream()(expr)
     if elem.ordering == enums.SortByDir.SORTBY_USING:
         raise SqlError(f"USING is not valid in an index element: {RawStream()(elem)!r}")
-    order = "desc" if elem.ordering == enums.SortByDir.SORTBY_DESC else "asc"
-    nulls: str | None = None
+    order: Literal["asc", "desc"] = "desc" if elem.ordering == enums.SortByDir.SORTBY_DESC else "asc"
+    nulls: Literal["first", "last"] | None = None
     if elem.nulls_ordering == enums.SortByNulls.SORTBY_NULLS_FIRST:
         nulls = "first"
     elif elem.nulls_ordering == enums.SortByNulls.SORTBY_NULLS_LAST:
@@ -99,7 +102,8 @@ def parse_index_element(text: str) -> IndexKey:
     except pglast.parser.ParseError as exc:
         raise SqlError(f"invalid index element {text!r}: {exc.args[0]}") from None
     stmt = stmts[0].stmt if len(stmts) == 1 else None
-    if not isinstance(stmt, ast.IndexStmt) or len(stmt.indexParams) != 1 or stmt.whereClause:
+    if (not isinstance(stmt, ast.IndexStmt) or not stmt.indexParams
+            or len(stmt.indexParams) != 1 or stmt.whereClause):
         raise SqlError(f"invalid index element {text!r}: write exactly one element")
     if stmt.indexIncludingParams or stmt.options or stmt.tableSpace:
         raise SqlError(f"invalid index element {text!r}: write exactly one element")

@@ -20,7 +20,7 @@ import contextlib
 import gc
 import threading
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from pglast import ast
@@ -291,7 +291,11 @@ class _Reader:
         # a query, the text pgspec inspect wrote compares equal to the server's without either
         # being parsed (3,000 views: 0.6 s of the self-check of inspect, and of each verify of
         # an inspected spec).
-        query = row.query.strip() if row.query is not None else None
+        query = ""
+        if relkind in ("v", "m"):
+            if row.query is None:  # pg_get_viewdef found no rule: not in any snapshot seen yet
+                raise SchemaChanged(f"view {key} changed during the read")
+            query = row.query.strip()
         if relkind == "v":
             return "views", View(
                 schema=schema, name=name, query=query,
@@ -537,6 +541,7 @@ class _Reader:
 
     def trigger(self, row: CatalogRow) -> Trigger:
         tgtype = row.tgtype
+        timing: Literal["before", "after", "instead of"]
         if tgtype & TG_INSTEAD:
             timing = "instead of"
         elif tgtype & TG_BEFORE:

@@ -283,7 +283,7 @@ class CatalogRead:
             raise
 
     def fetch(
-        self, query: sql.Composable, params: dict[str, Any], tuples: bool = False
+        self, query: sql.SQL | sql.Composed, params: dict[str, Any], tuples: bool = False
     ) -> list[Any]:
         """All rows of one query: named tuples (``CatalogRow``), or plain tuples where
         ``tuples`` (a large result read by position). Only the thread sends while it runs; the

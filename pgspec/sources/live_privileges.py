@@ -15,10 +15,10 @@ from types import MappingProxyType
 from typing import Any
 
 from pgspec.catalog import DefaultPrivilege, Grant, PrivilegeSettings
-from pgspec.errors import SqlError
-from pgspec.normalize import canonical_type
 from pgspec.privileges import Acl, acl_grant, default_records, grant_records
 from pgspec.quoting import qualified
+from pgspec.sources.live_connection import CatalogRow
+from pgspec.sources.live_rows import model_type
 
 __all__ = ["privilege_parts"]
 
@@ -49,27 +49,20 @@ def _acl(text: str | None) -> Mapping[str, Any]:
     return MappingProxyType(acl)
 
 
-def _type(text: str) -> str:
-    try:
-        return canonical_type(text)
-    except SqlError:  # the same fallback as the reader's own type canonicalisation
-        return text
-
-
-def _key(row: Mapping[str, Any]) -> str:
+def _key(row: CatalogRow) -> str:
     if row.on == "schema":
         return qualified(row.name)
     if row.on == "column":
         return qualified(row.schema, row.name, row.column)
     key = qualified(row.schema, row.name)
     if row.on in ("function", "procedure", "aggregate"):
-        key += f"({', '.join(_type(t) for t in row.args or ())})"
+        key += f"({', '.join(model_type(t) for t in row.args or ())})"
     return key
 
 
 def privilege_parts(
-    parts: dict[str, dict[str, Any]], acl_rows: Iterable[Mapping[str, Any]],
-    default_rows: Iterable[Mapping[str, Any]], server_version: int,
+    parts: dict[str, dict[str, Any]], acl_rows: Iterable[CatalogRow],
+    default_rows: Iterable[CatalogRow], server_version: int,
 ) -> dict[str, Any]:
     """Catalog fields to add to the reader's parts: ``owners``, ``grants``, ``default_privileges`` and ``privileges`` (this source states them all).
 

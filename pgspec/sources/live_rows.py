@@ -12,30 +12,46 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
-from pgspec.catalog import Aggregate, Argument, Column, Policy, Sequence
+from pgspec.catalog import (
+    Aggregate,
+    Argument,
+    Column,
+    ConstraintKind,
+    FinalModify,
+    FkAction,
+    Policy,
+    Sequence,
+)
 from pgspec.errors import SqlError
 from pgspec.normalize import canonical_type
 from pgspec.quoting import qualified, quote
 from pgspec.sources.live_connection import CatalogRow
 
-CONSTRAINT_KINDS = {"p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check",
-                     "x": "exclude"}
-FK_ACTIONS = {"a": "no action", "r": "restrict", "c": "cascade", "n": "set null",
-               "d": "set default"}
-FK_MATCH = {"s": "simple", "f": "full", "p": "partial"}
-ARG_MODES = {"i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
-VOLATILITY = {"v": "volatile", "s": "stable", "i": "immutable"}
-PARALLEL = {"u": "unsafe", "r": "restricted", "s": "safe"}
-POLICY_COMMANDS = {"*": "all", "r": "select", "a": "insert", "w": "update", "d": "delete"}
-TG_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+CONSTRAINT_KINDS: dict[str, ConstraintKind] = {
+    "p": "primary_key", "u": "unique", "f": "foreign_key", "c": "check", "x": "exclude"}
+FK_ACTIONS: dict[str, FkAction] = {
+    "a": "no action", "r": "restrict", "c": "cascade", "n": "set null", "d": "set default"}
+FK_MATCH: dict[str, Literal["simple", "full", "partial"]] = {
+    "s": "simple", "f": "full", "p": "partial"}
+ARG_MODES: dict[str, Literal["in", "out", "inout", "variadic", "table"]] = {
+    "i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
+VOLATILITY: dict[str, Literal["volatile", "stable", "immutable"]] = {
+    "v": "volatile", "s": "stable", "i": "immutable"}
+PARALLEL: dict[str, Literal["unsafe", "restricted", "safe"]] = {
+    "u": "unsafe", "r": "restricted", "s": "safe"}
+POLICY_COMMANDS: dict[str, Literal["all", "select", "insert", "update", "delete"]] = {
+    "*": "all", "r": "select", "a": "insert", "w": "update", "d": "delete"}
+TG_ENABLED: dict[str, Literal["origin", "always", "replica", "disabled"]] = {
+    "O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+IDENTITIES: dict[str, Literal["always", "by default"]] = {"a": "always", "d": "by default"}
 # pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h, TRIGGER_TYPE_*).
 TG_ROW, TG_BEFORE, TG_INSTEAD = 1, 2, 64
 TG_EVENTS = {4: "insert", 8: "delete", 16: "update", 32: "truncate"}
 # What CREATE SEQUENCE picks without MINVALUE/MAXVALUE, per type (ascending; a descending
 # sequence gets the type's minimum and -1).
-_SEQ_LIMITS = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1),
+_SEQ_LIMITS: dict[str, tuple[int | None, int | None]] = {"smallint": (-(2**15), 2**15 - 1), "integer": (-(2**31), 2**31 - 1),
                "bigint": (-(2**63), 2**63 - 1)}
 _BOOL_WORDS = {"true": "true", "on": "true", "yes": "true", "1": "true",
                "false": "false", "off": "false", "no": "false", "0": "false"}
@@ -58,7 +74,7 @@ def column_from(
         not_null=not_null,
         default=None if generated else default,
         generated=default if generated else None,
-        identity={"a": "always", "d": "by default"}.get(identity or ""),
+        identity=IDENTITIES.get(identity or ""),
         collation=collation_ref(collation_schema, collation_name),
         comment=comment,
     )
@@ -112,6 +128,8 @@ def view_options(reloptions: list[str] | None) -> dict[str, str]:
 def sequence_from(row: CatalogRow) -> Sequence:
     seq_type = model_type(row.type)
     low, high = _SEQ_LIMITS.get(seq_type, (None, None))
+    default_min: int | None
+    default_max: int | None
     if row.increment < 0:
         default_min, default_max = low, -1
     else:
@@ -132,8 +150,9 @@ def sequence_from(row: CatalogRow) -> Sequence:
     )
 
 
-_AGG_KINDS = {"n": "normal", "o": "ordered_set", "h": "hypothetical"}
-_AGG_MODIFY = {"r": "read_only", "s": "shareable", "w": "read_write"}
+_AGG_KINDS: dict[str, Literal["normal", "ordered_set", "hypothetical"]] = {
+    "n": "normal", "o": "ordered_set", "h": "hypothetical"}
+_AGG_MODIFY: dict[str, FinalModify] = {"r": "read_only", "s": "shareable", "w": "read_write"}
 
 
 def proc_ref(pair: list[str] | None) -> str | None:

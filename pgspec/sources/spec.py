@@ -9,6 +9,7 @@ need the whole spec (references across files, types, trigger functions).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -49,13 +50,14 @@ def load_spec(path: str | os.PathLike[str]) -> Catalog:
         # References are only meaningful once every file could be read.
         run_checks(builder)
     problems.extend(builder.problems)
-    privileges: dict[str, object] = {}
+    privileges: dict[str, Any] = {}
+    objects: dict[str, Any] = builder.objects
     if not problems:
         privileges = build_privileges(validated, builder.objects, problems)
     if problems:
         raise SpecError.from_problems(_unique(problems))
     return Catalog(
-        **builder.objects,
+        **objects,
         **privileges,
         externals=frozenset(builder.externals),
         source=str(path),
