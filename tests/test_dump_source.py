@@ -180,6 +180,7 @@ def test_restrict_lines_and_connect_spellings(tmp_path: Path) -> None:
         "COPY public.project (id) FROM stdin;\n"
         "\\.\n"
         "CREATE INDEX project_id ON public.project (id);\n"
+        "--\n-- PostgreSQL database cluster dump complete\n--\n"
     )
     assert set(read_dump(path).tables) == {"public.project"}
     assert set(read_dump(path).indexes) == {"public.project_id"}
@@ -253,6 +254,7 @@ def test_huge_lines_do_not_hang(tmp_path: Path) -> None:
         fh.write(f"-- {blob}\n")
         fh.write(f"INSERT INTO public.t VALUES (2, '{blob}');\n")
         fh.write("CREATE INDEX t_id ON public.t (id);\n")
+        fh.write("--\n-- PostgreSQL database dump complete\n--\n")
     started = time.monotonic()
     catalog = read_dump(path)
     assert set(catalog.indexes) == {"public.t_id"}
@@ -307,3 +309,80 @@ def test_schema_only_dump_cannot_tell_whether_a_matview_is_populated(
                       "CREATE MATERIALIZED VIEW empty_mv AS SELECT x FROM t WITH NO DATA;\n")
     assert [(d.name, d.attribute, d.expected, d.actual) for d in diff(read_sql([script]), live)] == [
         ("public.full_mv", "with_data", False, True)]
+
+
+# --------------------------------------------------------------------------- truncated dumps
+
+
+def _cut_after_line(source: Path, out: Path, keep: int) -> Path:
+    """The first ``keep`` lines of a dump: a copy cut short between two lines."""
+    with source.open() as fh:
+        out.write_text("".join(line for _, line in zip(range(keep), fh, strict=False)))
+    return out
+
+
+@pytest.fixture
+def cluster_and_single(pg: Server, make_db: Callable[..., str], tmp_path: Path) -> tuple[Path, Path]:
+    """A real pg_dumpall of the test server and a real pg_dump of one database, both complete."""
+    dsn = make_db()
+    run_sql(dsn, "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int REFERENCES a);"
+                 "CREATE INDEX b_id ON b (id); CREATE VIEW v AS SELECT id FROM a;")
+    return dumpall(pg, tmp_path / "cluster.sql"), dump(pg, dsn, tmp_path / "one.sql")
+
+
+def test_complete_dumps_still_read(cluster_and_single: tuple[Path, Path]) -> None:
+    cluster, single = cluster_and_single
+    assert set(read_dump(single).tables) == {"public.a", "public.b"}
+    assert read_dump(cluster, database="postgres") is not None
+
+
+def test_a_dump_cut_between_statements_is_truncated_not_missing_objects(
+    cluster_and_single: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Cut after ``CREATE TABLE a`` and before ``b``: valid SQL, but the backup is broken, and
+    reading it as complete would report ``b``, its index and the view as missing."""
+    _, single = cluster_and_single
+    lines = single.read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if line.startswith("CREATE TABLE public.b")) - 1
+    short = _cut_after_line(single, tmp_path / "short.sql", cut)
+    with pytest.raises(DumpError, match="truncated: it ends here, before pg_dump's closing line") as err:
+        read_dump(short)
+    assert (err.value.file, err.value.line) == (str(short), cut)
+
+
+def test_a_dump_cut_inside_a_statement_names_that_statement(
+    cluster_and_single: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, single = cluster_and_single
+    lines = single.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("CREATE TABLE public.b")) + 1
+    short = _cut_after_line(single, tmp_path / "short.sql", start + 1)  # "CREATE TABLE ... (" + one column
+    with pytest.raises(DumpError, match="it ends inside this statement") as err:
+        read_dump(short)
+    assert err.value.line == start
+
+
+def test_a_dumpall_cut_after_its_last_database_is_still_truncated(
+    cluster_and_single: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Every database section closed, but not the cluster dump: the rest of the file is lost
+    (pg_dumpall writes the cluster's closing line right after the last database)."""
+    cluster, _ = cluster_and_single
+    lines = cluster.read_text().splitlines()
+    last_section_end = max(i for i, line in enumerate(lines)
+                           if line == "-- PostgreSQL database dump complete") + 1
+    short = _cut_after_line(cluster, tmp_path / "short.sql", last_section_end)
+    with pytest.raises(DumpError, match="pg_dumpall's closing line"):
+        read_dump(short, database="postgres")
+
+
+def test_truncated_backup_on_the_command_line(
+    tmp_path: Path, run: Callable[..., tuple[int, str, str]]
+) -> None:
+    """The team's backup cut in the middle of its ``postgres`` database: one line, exit 2."""
+    backup = ROOT / "fixtures" / "db_cluster-20-10-2025@13-48-23.backup"
+    short = _cut_after_line(backup, tmp_path / "cut.backup", 4000)
+    code, out, err = run("verify", "--spec", ROOT / "schema", "--backup", short)
+    assert code == 2 and out == ""
+    assert err.strip() == (f"pgspec: {short}:4000: the dump is truncated: it ends here, before "
+                           "pg_dump's closing line '-- PostgreSQL database dump complete'")

@@ -42,6 +42,9 @@ CUSTOM_MAGIC = b"PGDMP"
 #: Header comments pg_dump and pg_dumpall write (``-- PostgreSQL database dump``).
 DUMP_HEADERS = ("PostgreSQL database dump", "PostgreSQL database cluster dump")
 CLUSTER_HEADER = "PostgreSQL database cluster dump"
+#: The closing comments of the same: pg_dump (and pg_restore) and pg_dumpall write them last.
+DUMP_FOOTER = "PostgreSQL database dump complete"
+CLUSTER_FOOTER = "PostgreSQL database cluster dump complete"
 _COPY_END = b"\n\\.\n"
 
 
@@ -467,6 +470,43 @@ class StatementReader:
         return self.first_line + text.count("\n", 0, offset)
 
 
+class _Completeness:
+    """Whether a pg_dump or pg_dumpall text reached its end.
+
+    pg_dump opens its output with ``-- PostgreSQL database dump`` and closes it with
+    ``-- PostgreSQL database dump complete`` (pg_restore writes the same pair); pg_dumpall
+    wraps its databases' sections, each such a pair, in ``-- PostgreSQL database cluster dump``
+    ... ``complete``. A file cut short between two statements is still valid SQL: without this
+    check, the objects of its lost tail would be reported as missing from the database rather
+    than the backup as broken. Only comment lines between statements count, so a function body
+    quoting these words changes nothing; a file without the headers (a script) is not checked.
+    """
+
+    def __init__(self) -> None:
+        #: The line of the header whose footer has not come yet, per kind.
+        self.open_dump: int | None = None
+        self.open_cluster: int | None = None
+
+    def comment(self, text: str, lineno: int) -> None:
+        body = text[2:].strip()
+        if body == DUMP_HEADERS[0]:
+            self.open_dump = lineno
+        elif body == DUMP_FOOTER:
+            self.open_dump = None
+        elif body == CLUSTER_HEADER:
+            self.open_cluster = lineno
+        elif body == CLUSTER_FOOTER:
+            self.open_cluster = None
+
+    def missing_footer(self) -> str | None:
+        """The closing line the text still owes, if it opened a dump and never closed it."""
+        if self.open_dump is not None:
+            return f"pg_dump's closing line '-- {DUMP_FOOTER}'"
+        if self.open_cluster is not None:
+            return f"pg_dumpall's closing line '-- {CLUSTER_FOOTER}'"
+        return None
+
+
 #: Tokens of the text between statements that are not a statement of their own.
 _BETWEEN = frozenset({"SQL_COMMENT", "C_COMMENT", "ASCII_59"})
 
@@ -514,7 +554,8 @@ def read_statements(
     """Statements and ``\\connect`` switches of a SQL/dump file, streamed.
 
     Raises ``error`` (DumpError for dumps, SqlError for scripts) for empty, binary, truncated
-    or unsplittable input, naming the file and the line. ``progress(done, total)`` is called
+    or unsplittable input, naming the file and the line: a dump that ends before pg_dump's
+    closing comment is truncated, even where it ends between two statements (``_Completeness``). ``progress(done, total)`` is called
     after each chunk read, with bytes of the file (``pgspec.progress`` draws it).
     """
     file = Path(path)
@@ -529,17 +570,22 @@ def read_statements(
     reader = StatementReader(name, error)
     database: str | None = None
     saw_content = False
+    sections = _Completeness()
+    last_line = 0
     try:
         while True:
             lineno = lines.lineno
             raw = lines.readline()
             if raw is None:
                 break
+            last_line = lineno
             if raw.endswith(b"\r"):
                 raw = raw[:-1]
             text = _decode(raw, name, lineno, error)
             if text.strip():
                 saw_content = True
+            if not reader.pending and text.startswith("--"):
+                sections.comment(text, lineno)
             if not reader.pending and text.startswith("\\"):
                 command = text.split(None, 1)[0]
                 if command in ("\\connect", "\\c"):
@@ -552,6 +598,13 @@ def read_statements(
                 yield Statement(stmt_text, stmt_line, database)
                 if stmt_text[:4].upper() == "COPY" and _is_copy_from_stdin(stmt_text):
                     lines.skip_copy(stmt_line)
+        missing = sections.missing_footer()
+        if missing is not None:
+            if reader.pending:
+                raise error(f"the dump is truncated: it ends inside this statement, before {missing}",
+                            file=name, line=reader.first_line)
+            raise error(f"the dump is truncated: it ends here, before {missing}",
+                        file=name, line=last_line)
         for stmt_text, stmt_line in reader.finish():
             yield Statement(stmt_text, stmt_line, database)
     finally:
