@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from pgspec.errors import SpecError
 from pgspec.sources.spec import load_spec
+from tests.fix_db import run_sql
 
 BASE = """\
 external: {tables: [auth.users], functions: ["auth.uid()"]}
@@ -61,6 +63,11 @@ CASES = [
     ("serial-with-default", 'tables:\n  t:\n    columns:\n      a: {type: serial, default: 1}\n', 4, "serial column"),
     ("flow-comma", 'tables:\n  t:\n    columns:\n      a: {type: numeric(10,2)}\n', 4, "quote it"),
     ("relation-name-clash", 'tables:\n  t: {columns: {a: int}}\nviews:\n  t: {query: "SELECT 1"}\n', 4, "same name"),
+    # Text that parses as SQL but is not one name: a TypeError from the loader, or (``serial, 1``)
+    # taken for a serial column.
+    ("type-union", 'tables:\n  t:\n    columns:\n      a: int UNION SELECT 1\n', 4, "invalid type"),
+    ("serial-list", 'tables:\n  t:\n    columns:\n      a: "serial, 1"\n', 4, "invalid type"),
+    ("owned-by-union", 'tables:\n  t: {columns: {a: int}}\nsequences:\n  s: {owned_by: t.a UNION SELECT 1}\n', 4, "invalid column"),
 ]
 
 
@@ -80,6 +87,21 @@ def test_error_names_file_and_line(tmp_path: Path, extra: str, line: int, fragme
     assert str(err).startswith(f"{path}:{line}:"), str(err)
     assert fragment in str(err)
     assert (err.file, err.line) == (str(path), line)
+
+
+def test_not_one_name_is_a_user_error_on_a_real_server(tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """PostgreSQL rejects ``a int UNION SELECT 1`` as a column; ``pgspec verify`` must say
+    so as the one-line error of a spec (exit 2), not stop on a TypeError."""
+    from pgspec.cli import main
+
+    with pytest.raises(psycopg.errors.SyntaxError):
+        run_sql(db, "CREATE TABLE t (a int UNION SELECT 1)")
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "a.yaml").write_text("tables:\n  t:\n    columns:\n      a: int UNION SELECT 1\n")
+    assert main(["verify", "--spec", str(spec), "--dsn", db]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec / 'a.yaml'}:4:" in err and "invalid type" in err and "Traceback" not in err
 
 
 def test_base_is_valid(tmp_path: Path) -> None:

@@ -180,7 +180,7 @@ def canonical_type(text: str, default_schema: str = "public") -> str:
     if len(stmt) != 1:
         raise SqlError(f"invalid type {text!r}")
     select = stmt[0].stmt
-    target = select.targetList[0].val if isinstance(select, ast.SelectStmt) else None
+    target = select.targetList[0].val if isinstance(select, ast.SelectStmt) and select.targetList else None
     if (
         not isinstance(target, ast.TypeCast)
         or select.fromClause

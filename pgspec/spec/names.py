@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Literal
 
 import pglast
 from pglast import ast
@@ -26,9 +27,10 @@ from pgspec.normalize.types import (
     format_type_name,
 )
 from pgspec.quoting import qualified
+from pgspec.spec import sqlcheck
 
 
-def _single(sql: str, text: str, what: str) -> ast.Node:
+def _single(sql: str, text: str, what: str) -> ast.Node | None:
     try:
         stmts = pglast.parse_sql(sql)
     except pglast.parser.ParseError as exc:
@@ -44,6 +46,7 @@ def parse_qualified_name(text: str, default_schema: str) -> tuple[str, str]:
     stmt = _single(f"DROP TABLE {source}", text, "name")
     if (
         not isinstance(stmt, ast.DropStmt)
+        or not stmt.objects
         or len(stmt.objects) != 1
         or stmt.behavior != pglast.enums.DropBehavior.DROP_RESTRICT
     ):
@@ -79,6 +82,8 @@ def _reference(text: str, default_schema: str) -> tuple[str, str, tuple[str, ...
         return plain
     source = text.strip()
     stmt = _single(f"CREATE TABLE t (c int REFERENCES {source})", text, "reference")
+    if not isinstance(stmt, ast.CreateStmt) or not stmt.tableElts:
+        raise SqlError(f"invalid reference {text!r}")
     try:
         column = stmt.tableElts[0]
         (constraint,) = column.constraints
@@ -111,13 +116,13 @@ def _plain_reference(text: str, default_schema: str) -> tuple[str, str, tuple[st
         raw = pglast.parser.parse_sql_json(f"CREATE TABLE t (c int REFERENCES {text.strip()})")
     except pglast.parser.ParseError:
         return None
-    stmts = json.loads(raw).get("stmts") or ()
+    stmts: list[Any] = json.loads(raw).get("stmts") or []
     if len(stmts) != 1:
         return None
-    elts = stmts[0].get("stmt", {}).get("CreateStmt", {}).get("tableElts") or ()
+    elts: list[Any] = stmts[0].get("stmt", {}).get("CreateStmt", {}).get("tableElts") or []
     if len(elts) != 1:
         return None
-    constraints = elts[0].get("ColumnDef", {}).get("constraints") or ()
+    constraints: list[Any] = elts[0].get("ColumnDef", {}).get("constraints") or []
     if len(constraints) != 1:
         return None
     constraint = constraints[0].get("Constraint", {})
@@ -154,7 +159,7 @@ def _function_name(text: str, default_schema: str) -> tuple[str, str, tuple[str,
     triggers share one (``update_updated_at_column``)."""
     source = text.strip()
     stmt = _single(f"DROP FUNCTION {source}", text, "function")
-    if not isinstance(stmt, ast.DropStmt) or len(stmt.objects) != 1:
+    if not isinstance(stmt, ast.DropStmt) or not stmt.objects or len(stmt.objects) != 1:
         raise SqlError(f"invalid function {text!r}")
     obj = stmt.objects[0]
     parts = [p.sval for p in obj.objname]
@@ -186,13 +191,17 @@ def serial_base(text: str) -> str | None:
         stmts = cast_statements(text)
     except pglast.parser.ParseError:
         return None
-    target = stmts[0].stmt.targetList[0].val if len(stmts) == 1 else None
-    if not isinstance(target, ast.TypeCast):
-        return None
-    node = target.typeName
-    if len(node.names) != 1 or node.arrayBounds or node.typmods:
+    node = _cast_type_name(stmts)
+    if node is None or not node.names or len(node.names) != 1 or node.arrayBounds or node.typmods:
         return None
     return SERIAL_TYPES.get(node.names[0].sval)
+
+
+def _cast_type_name(stmts: tuple[ast.RawStmt, ...]) -> ast.TypeName | None:
+    """The type of ``cast_statements``' ``SELECT NULL::type``; None when the text was not
+    one type name (``serial, 1`` or ``int UNION SELECT 1`` parse, into another shape)."""
+    value = sqlcheck.only_target(stmts[0].stmt if len(stmts) == 1 else None)
+    return value.typeName if isinstance(value, ast.TypeCast) else None
 
 
 def user_type_key(canonical: str) -> str | None:
@@ -209,9 +218,10 @@ def user_type_parts(canonical: str) -> tuple[str, str] | None:
     """(schema, name) of a canonical type that is not built in, else None (remembered by text,
     like ``serial_base``: every column asks, and columns share a few types)."""
     text = canonical.removeprefix("SETOF ")
-    stmts = cast_statements(text)
-    node = stmts[0].stmt.targetList[0].val.typeName
-    names = [n.sval for n in node.names]
+    node = _cast_type_name(cast_statements(text))
+    if node is None:
+        raise SqlError(f"invalid type {canonical!r}")  # canonical_type output is one type name
+    names = [n.sval for n in node.names or ()]
     if len(names) == 2 and names[0] == "pg_catalog":
         return None
     if len(names) == 1 and names[0] in BUILTIN_TYPES:
@@ -233,7 +243,11 @@ def deparse(node: ast.Node) -> str:
     return RawStream()(node)
 
 
-_MODES = {"i": "in", "d": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
+_Mode = Literal["in", "out", "inout", "variadic", "table"]
+
+#: pg_proc.proargmodes letters (FunctionParameterMode) -> Argument.mode; ``d`` is a plain
+#: parameter written without a mode, which PostgreSQL takes as IN.
+_MODES: dict[str, _Mode] = {"i": "in", "d": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
 
 
 @lru_cache(maxsize=4096)
@@ -248,15 +262,15 @@ def parse_argument(text: str, default_schema: str) -> Argument:
     stmt = _single(
         f"CREATE FUNCTION f({source}) RETURNS void LANGUAGE sql AS ''", text, "argument"
     )
-    params = getattr(stmt, "parameters", None) or ()
-    if not isinstance(stmt, ast.CreateFunctionStmt) or len(params) != 1:
+    params = stmt.parameters if isinstance(stmt, ast.CreateFunctionStmt) else None
+    if not params or len(params) != 1:
         raise SqlError(f"invalid argument {text!r}: write one argument, e.g. 'p_id uuid'")
     param = params[0]
     mode = _MODES[str(param.mode.value if hasattr(param.mode, "value") else param.mode)]
     return Argument(
         name=param.name,
         type=format_type_name(param.argType, default_schema),
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         default=deparse(param.defexpr) if param.defexpr is not None else None,
     )
 
@@ -264,12 +278,7 @@ def parse_argument(text: str, default_schema: str) -> Argument:
 def parse_column_path(text: str) -> list[str]:
     """``table.column`` or ``schema.table.column`` as its parts (for a sequence's owned_by)."""
     stmt = _single(f"SELECT {text}", text, "column")
-    target = stmt.targetList[0].val if isinstance(stmt, ast.SelectStmt) else None
-    if (
-        not isinstance(target, ast.ColumnRef)
-        or len(stmt.targetList) != 1
-        or stmt.fromClause
-        or not all(isinstance(f, ast.String) for f in target.fields)
-    ):
+    target = sqlcheck.only_target(stmt)
+    if not isinstance(target, ast.ColumnRef) or not all(isinstance(f, ast.String) for f in target.fields or ()):
         raise SqlError(f"invalid column {text!r}: write table.column")
-    return [f.sval for f in target.fields]
+    return [f.sval for f in target.fields or ()]

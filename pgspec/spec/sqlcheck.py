@@ -51,32 +51,42 @@ def _shared(kind: str, text: str) -> bool:
     return True
 
 
+def only_target(stmt: ast.Node | None) -> ast.Node | None:
+    """The value of ``SELECT value`` when the statement is exactly that: a SELECT of one
+    unnamed target and nothing else (no FROM, WHERE, ORDER BY, UNION...); else None.
+
+    How a fragment embedded in a synthetic SELECT is proved to be one expression (or one type
+    name, ``SELECT NULL::type``): text such as ``1) FROM x WHERE (1`` or ``int UNION SELECT 1``
+    parses, but into another shape.
+    """
+    if not isinstance(stmt, ast.SelectStmt) or not stmt.targetList or len(stmt.targetList) != 1:
+        return None
+    extra = (
+        stmt.fromClause,
+        stmt.whereClause,
+        stmt.groupClause,
+        stmt.havingClause,
+        stmt.sortClause,
+        stmt.limitCount,
+        stmt.limitOffset,
+        stmt.windowClause,
+        stmt.distinctClause,
+        stmt.withClause,
+        stmt.lockingClause,
+        stmt.valuesLists,
+        stmt.op != pglast.enums.SetOperation.SETOP_NONE,
+        stmt.targetList[0].name,
+    )
+    return None if any(extra) else stmt.targetList[0].val
+
+
 def parse_expression(text: str, what: str = "expression") -> ast.Node:
     """The parse tree of one scalar expression; anything else is a SqlError."""
     stmts = _parse(f"SELECT ({text}\n)", what, text)
-    stmt = stmts[0].stmt if len(stmts) == 1 else None
-    ok = isinstance(stmt, ast.SelectStmt) and stmt.targetList and len(stmt.targetList) == 1
-    if ok:
-        extra = (
-            stmt.fromClause,
-            stmt.whereClause,
-            stmt.groupClause,
-            stmt.havingClause,
-            stmt.sortClause,
-            stmt.limitCount,
-            stmt.limitOffset,
-            stmt.windowClause,
-            stmt.distinctClause,
-            stmt.withClause,
-            stmt.lockingClause,
-            stmt.valuesLists,
-            stmt.op != pglast.enums.SetOperation.SETOP_NONE,
-            stmt.targetList[0].name,
-        )
-        ok = not any(extra)
-    if not ok:
+    value = only_target(stmts[0].stmt if len(stmts) == 1 else None)
+    if value is None:
         raise SqlError(f"invalid {what} {text.strip()!r}: not a single expression")
-    return stmt.targetList[0].val
+    return value
 
 
 def check_expression(text: str, what: str = "expression") -> None:
@@ -103,9 +113,9 @@ def check_definition(text: str) -> None:
     """An EXCLUDE constraint clause, written as pg_get_constraintdef prints it."""
     stmts = _parse(f"ALTER TABLE t ADD {text}", "exclusion constraint", text)
     stmt = stmts[0].stmt if len(stmts) == 1 else None
-    cmds = getattr(stmt, "cmds", None) or ()
+    cmds = stmt.cmds if isinstance(stmt, ast.AlterTableStmt) else None
     if (
-        not isinstance(stmt, ast.AlterTableStmt)
+        not cmds
         or len(cmds) != 1
         or not isinstance(cmds[0].def_, ast.Constraint)
         or cmds[0].def_.contype != pglast.enums.ConstrType.CONSTR_EXCLUSION
@@ -213,8 +223,8 @@ def expression_columns(text: str) -> list[str]:
                 continue
             if not isinstance(node, ast.Node):
                 continue
-            if isinstance(node, ast.ColumnRef) and isinstance(node.fields[-1], ast.String):
-                names.append(node.fields[-1].sval)
+            if isinstance(node, ast.ColumnRef) and node.fields and isinstance(node.fields[-1], ast.String):
+                names.append(node.fields[-1].sval or "")
             for member in node:
                 value = getattr(node, member)
                 if isinstance(value, tuple | ast.Node):
