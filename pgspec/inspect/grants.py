@@ -177,8 +177,8 @@ class Privileges:
         entries: list[Any] = []
         if first:
             entries.append(Flow(first))
-        for listed, roles_values in sorted(exceptions.items()):
-            entries.append(Flow({**roles_values, "only": FlowList(listed)}))
+        for only, roles_values in sorted(exceptions.items()):
+            entries.append(Flow({**roles_values, "only": FlowList(only)}))
         return entries
 
     def differing(self, on: str, key: str, schema: str | None, owner: str | None) -> dict[str, Any]:

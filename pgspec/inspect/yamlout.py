@@ -113,7 +113,9 @@ def _block_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:  # type: ign
 
 def _fits(value: Any) -> bool:
     """Whether a value reads well on one line: short, and no multi-line text inside."""
-    measurer = _FlowDumper(None, default_flow_style=True, sort_keys=False)
+    # types-PyYAML types a dumper's stream as required; a dumper that only represents (as
+    # here: the node is emitted by _emit) never touches it, and PyYAML accepts None.
+    measurer = _FlowDumper(None, default_flow_style=True, sort_keys=False)  # type: ignore[arg-type]
     node = measurer.represent_data(_plain(value))
     text = _emit(node, measurer.same_in_c).strip()
     return len(text) <= FLOW_WIDTH and "\n" not in text
@@ -194,7 +196,7 @@ def dump(data: dict[str, Any], header: str | None = None) -> str:
     emitted by libyaml when that gives the same bytes (``_same_in_c``), three times faster on
     a big schema, and by PyYAML otherwise.
     """
-    representer = _Dumper(None, default_flow_style=False, sort_keys=False)
+    representer = _Dumper(None, default_flow_style=False, sort_keys=False)  # type: ignore[arg-type]  # stub: see _fits
     node = representer.represent_data(data)
     text = _emit(node, representer.same_in_c, indent=2)
     if header:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pglast
+from pglast import ast
 from psycopg import sql
 
 from pgspec.catalog import (
@@ -519,7 +520,8 @@ def config_sql(name: str, value: str) -> str:
         return f"SET {quote(name)} TO ''"
     try:
         stmts = pglast.parse_sql(f"SET x = {value}")
-        args = stmts[0].stmt.args if len(stmts) == 1 else None
+        stmt = stmts[0].stmt if len(stmts) == 1 else None
+        args = stmt.args if isinstance(stmt, ast.VariableSetStmt) else None
         elements = [a.val.sval for a in args or ()]
     except (pglast.parser.ParseError, AttributeError):
         elements = []

@@ -291,8 +291,8 @@ class _Builder:
                 continue
             parts = name_parts(seq.owned_by)
             table = c.tables.get(qualified(*parts[:-1]))
-            col = table.column(parts[-1]) if table else None
-            if col is not None and col.identity:
+            col = table.column(parts[-1]) if table is not None else None
+            if table is not None and col is not None and col.identity:
                 self.identity_seqs[table.key][col.name] = seq
                 self.skipped_seqs.add(seq.key)
         for table in self.live(c.tables):
@@ -617,7 +617,8 @@ def plan(catalog: Catalog) -> Plan:
     builder.build()
     nodes = builder.nodes
     files = _place(nodes)
-    merged: set[str] = set()
+    #: merged node -> the node it is written inside (every node that merges has an owner).
+    merged: dict[str, str] = {}
     merged_keys: set[tuple[Any, ...]] = set()
     deps = {n: set(node.deps) for n, node in nodes.items()}
     for node_id in sorted(nodes):
@@ -631,17 +632,17 @@ def plan(catalog: Catalog) -> Plan:
                 if key in merged_keys:
                     continue
                 merged_keys.add(key)
-            merged.add(node_id)
+            merged[node_id] = node.owner
             deps[node.owner] |= deps[node_id] - {node.owner}
     # Anything that depended on a merged node now depends on its owner.
     for node_id in nodes:
-        deps[node_id] = {nodes[d].owner if d in merged else d for d in deps[node_id]} - {node_id}
+        deps[node_id] = {merged.get(d, d) for d in deps[node_id]} - {node_id}
     order = []
     for file in range(3):
         ids = sorted(n for n in nodes if files[n] == file and n not in merged)
         order.append(_sorted_topologically(nodes, ids, deps))
     return Plan(
-        nodes=nodes, files=files, order=order, merged=merged, tails=builder.tails,
+        nodes=nodes, files=files, order=order, merged=set(merged), tails=builder.tails,
         own_columns=builder.own_columns, overrides=builder.overrides, identity_seqs=dict(builder.identity_seqs),
         inherited=builder.inherited, inherited_triggers=builder.inherited_triggers,
     )

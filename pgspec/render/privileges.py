@@ -134,10 +134,10 @@ def _grouped(ops: dict[tuple[int, str, str, str], set[str]]) -> list[str]:
     lines: list[str] = []
     order = sorted(groups, key=lambda g: (g[0], _KEYWORD_ORDER.index(g[1]), g[2].startswith("GRANT ALL") is False,
                                           g[2], g[3]))
-    for phase, keyword, verb, grantees in order:
-        objects = sorted(groups[(phase, keyword, verb, grantees)])
+    for phase, keyword, verb, roles_listed in order:
+        objects = sorted(groups[(phase, keyword, verb, roles_listed)])
         to = "FROM" if verb.startswith("REVOKE") else "TO"
-        roles = ", ".join(_role(g) for g in grantees)
+        roles = ", ".join(_role(g) for g in roles_listed)
         tail = " WITH GRANT OPTION" if phase == _GRANT_OPTION else ""
         if len(objects) == 1:
             lines.append(f"{verb} ON {keyword} {objects[0]} {to} {roles}{tail};")
