@@ -21,6 +21,7 @@ from pgspec.quoting import qualified
 from pgspec.sources.replay import (
     indexes,
     misc,
+    moves,
     privileges,
     routines,
     tables,
@@ -28,7 +29,7 @@ from pgspec.sources.replay import (
     types,
     views,
 )
-from pgspec.sources.replay.state import State, deparse, names_of
+from pgspec.sources.replay.state import State, names_of
 
 __all__ = ["Replayer", "parse_search_path"]
 
@@ -54,10 +55,9 @@ def parse_search_path(value: str) -> list[str]:
 
 #: Leading words of statements that change nothing pgspec models: never parsed.
 _SKIP_FIRST = frozenset(
-    """GRANT REVOKE COPY INSERT UPDATE DELETE MERGE BEGIN COMMIT END ROLLBACK START SAVEPOINT
-    RELEASE ABORT ANALYZE VACUUM CHECKPOINT LOCK NOTIFY LISTEN UNLISTEN CLUSTER REINDEX DISCARD
-    PREPARE EXECUTE DEALLOCATE FETCH MOVE CLOSE DECLARE EXPLAIN CALL TRUNCATE LOAD SHOW VALUES
-    TABLE WITH""".split()
+    """GRANT REVOKE COPY INSERT UPDATE DELETE MERGE ANALYZE VACUUM CHECKPOINT LOCK NOTIFY LISTEN
+    UNLISTEN CLUSTER REINDEX DISCARD PREPARE EXECUTE DEALLOCATE FETCH MOVE CLOSE DECLARE EXPLAIN
+    CALL TRUNCATE LOAD SHOW VALUES TABLE WITH""".split()
 )
 #: Second words after CREATE/ALTER/DROP/COMMENT ON that concern the cluster, not the schema.
 _CLUSTER_OBJECTS = frozenset({"ROLE", "USER", "GROUP", "DATABASE", "TABLESPACE"})
@@ -87,7 +87,7 @@ _UNMODELLED: dict[type, str] = {
 #: word is in ``_SKIP_FIRST``); these are the ones that can, say inside CREATE SCHEMA or after
 #: a leading comment. Any other statement without a handler is reported, never dropped.
 _IGNORED: frozenset[type] = frozenset({
-    ast.TransactionStmt, ast.VariableShowStmt, ast.ConstraintsSetStmt, ast.DiscardStmt,
+    ast.VariableShowStmt, ast.ConstraintsSetStmt, ast.DiscardStmt,
     ast.CheckPointStmt, ast.ExplainStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt,
     ast.MergeStmt, ast.CopyStmt, ast.TruncateStmt, ast.LockStmt, ast.NotifyStmt,
     ast.ListenStmt, ast.UnlistenStmt, ast.VacuumStmt, ast.ClusterStmt, ast.ReindexStmt,
@@ -211,10 +211,39 @@ class Replayer:
             ast.VariableSetStmt: lambda n: misc.variable_set(s, n),
             ast.SelectStmt: lambda n: misc.select(s, n),
             ast.DefineStmt: lambda n: misc.define(s, n),
-            ast.AlterObjectSchemaStmt: lambda n: s.warn(
-                "object", deparse(n.relation) if n.relation is not None else deparse(n.object),
-                "ALTER ... SET SCHEMA is not replayed by pgspec"),
+            ast.AlterObjectSchemaStmt: lambda n: moves.set_schema(s, n),
+            ast.TransactionStmt: self._transaction,
         }
+
+    def _transaction(self, node: ast.TransactionStmt) -> None:
+        """BEGIN / SAVEPOINT take a snapshot, ROLLBACK [TO SAVEPOINT] goes back to it, as a
+        migration that tries something and rolls it back leaves nothing on the server."""
+        kind, TK = node.kind, enums.TransactionStmtKind
+        state, open_ = self.state, self.state.transaction
+        if kind in (TK.TRANS_STMT_BEGIN, TK.TRANS_STMT_START):
+            if not open_:  # a nested BEGIN is only a warning on the server
+                open_.append((None, state.snapshot()))
+        elif kind == TK.TRANS_STMT_COMMIT or kind == TK.TRANS_STMT_PREPARE:
+            open_.clear()
+            if node.chain:
+                open_.append((None, state.snapshot()))
+        elif kind == TK.TRANS_STMT_ROLLBACK:
+            if open_:
+                state.restore(open_[0][1])
+            state.transaction = [(None, state.snapshot())] if node.chain else []
+        elif kind == TK.TRANS_STMT_SAVEPOINT and open_:
+            open_.append((node.savepoint_name, state.snapshot()))
+        elif kind in (TK.TRANS_STMT_RELEASE, TK.TRANS_STMT_ROLLBACK_TO):
+            names = [name for name, _ in open_]
+            if node.savepoint_name not in names:
+                return  # the server refuses it; nothing changes
+            at = len(names) - 1 - names[::-1].index(node.savepoint_name)
+            if kind == TK.TRANS_STMT_RELEASE:
+                del open_[at:]
+            else:
+                # ROLLBACK TO keeps the savepoint itself, ready to be rolled back to again.
+                state.restore(open_[at][1])
+                state.transaction = [*open_[:at], (node.savepoint_name, state.snapshot())]
 
     def _create_table_as(self, node: ast.CreateTableAsStmt) -> None:
         if node.objtype == enums.ObjectType.OBJECT_MATVIEW:

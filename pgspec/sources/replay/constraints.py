@@ -14,6 +14,7 @@ from pglast import ast, enums
 from pgspec import naming
 from pgspec.catalog import Constraint
 from pgspec.quoting import qualified
+from pgspec.sources.replay.resolve import expression_text, qualify
 from pgspec.sources.replay.state import State, deparse, names_of
 
 _ACTIONS = {
@@ -103,7 +104,7 @@ def add_constraint(
             table_cols = {c.name for c in table_obj.columns} if table_obj else set()
             refs = [c for c in referenced_columns(expr) if c in table_cols or c == column]
             name = naming.check_name(table, refs)
-        fields["expression"] = deparse(expr)
+        fields["expression"] = expression_text(state, expr)
         fields["no_inherit"] = bool(node.is_no_inherit)
         columns = []
     elif kind == CT.CONSTR_FOREIGN:
@@ -130,7 +131,7 @@ def add_constraint(
             else:
                 cols.append("expr")
         name = node.conname or naming.exclusion_name(table, cols)
-        fields["definition"] = deparse(_without_name(node))
+        fields["definition"] = deparse(qualify(state, _without_name(node)))
         fields["include"] = names_of(node.including)
         columns = [c for c in cols if c != "expr"]
     else:

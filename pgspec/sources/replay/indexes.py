@@ -15,7 +15,8 @@ from pgspec import naming
 from pgspec.catalog import Index
 from pgspec.quoting import qualified
 from pgspec.sources.elements import index_key_from_node
-from pgspec.sources.replay.state import State, deparse, names_of
+from pgspec.sources.replay.resolve import expression_text, qualify
+from pgspec.sources.replay.state import State, names_of
 
 
 def _key_name(elem: ast.IndexElem) -> str:
@@ -38,6 +39,8 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
     key = qualified(schema, name)
     if key in state.objects["indexes"] and stmt.if_not_exists:
         return
+    for elem in elems:
+        qualify(state, elem.expr)
     try:
         keys = [index_key_from_node(e, schema) for e in elems]
     except Exception as exc:  # SqlError / UnsupportedError from the shared conversion
@@ -52,7 +55,8 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
             method=stmt.accessMethod or "btree",
             keys=keys,
             include=[e.name for e in stmt.indexIncludingParams or () if e.name],
-            where=deparse(stmt.whereClause) if stmt.whereClause is not None else None,
+            where=expression_text(state, stmt.whereClause) if stmt.whereClause is not None
+            else None,
             nulls_not_distinct=bool(stmt.nulls_not_distinct),
         ),
     )

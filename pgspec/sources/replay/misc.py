@@ -9,8 +9,10 @@ from pglast import ast, enums
 
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
-from pgspec.sources.replay import privileges, renames, tables
+from pgspec.sources.replay import cascade as cascade_drops
+from pgspec.sources.replay import moves, privileges, renames, tables
 from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
+from pgspec.sources.replay.resolve import Moved
 from pgspec.sources.replay.routines import drop_function, function_key
 from pgspec.sources.replay.state import State, deparse, names_of
 
@@ -198,6 +200,11 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
         if kind in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
             key = function_key(state, obj)
             dropped = state.objects["functions"].get(key) if key else None
+            if dropped is not None:
+                ref = qualified(dropped.schema_name, dropped.name)
+                cascade_drops.drop_routine_dependents(
+                    state, Moved("function", dropped.schema_name, dropped.name, "", ""),
+                    cascade, ambiguous=len(state.function_names.get(ref, ())) > 1)
             drop_function(state, obj, stmt.missing_ok)
             if dropped is not None and key not in state.objects["functions"]:
                 privileges.forget_object(state, "functions", dropped)
@@ -219,6 +226,14 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
         if target is None:
             continue
         plural, key = target
+        found = state.objects[plural].get(key)
+        if found is None:
+            continue
+        if plural in ("tables", "views", "materialized_views"):
+            cascade_drops.drop_relation_dependents(state, found.schema_name, found.name, cascade)
+        elif plural == "sequences":
+            cascade_drops.drop_routine_dependents(
+                state, Moved("relation", found.schema_name, found.name, "", ""), cascade)
         found = state.objects[plural].pop(key, None)
         if found is None:
             continue
@@ -244,44 +259,6 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
 def _rekey(state: State, plural: str, old: str, obj: Any) -> None:
     del state.objects[plural][old]
     state.objects[plural][obj.key] = obj
-
-
-def _rename_table(state: State, schema: str, old: str, new: str) -> None:
-    # The SQL that names the relation first, while the state still resolves the old name.
-    renames.rename_relation(state, schema, old, new)
-    old_key, new_key = qualified(schema, old), qualified(schema, new)
-    tables.rename_inherited(state, old_key, new_key)
-    for plural in ("tables", "views", "materialized_views", "sequences", "composite_types"):
-        obj = state.objects[plural].get(old_key)
-        if obj is not None:
-            moved = obj.model_copy(update={"name": new})
-            _rekey(state, plural, old_key, moved)
-            privileges.carry(state, plural, moved, old_key)
-    if old_key in state.known_types:
-        state.known_types.discard(old_key)
-        state.known_types.add(new_key)
-    if old_key in state.primary_keys:
-        state.primary_keys[new_key] = state.primary_keys.pop(old_key)
-    for plural in ("constraints", "triggers", "policies", "indexes"):
-        for key, child in list(state.objects[plural].items()):
-            if child.schema_name == schema and child.table == old:
-                _rekey(state, plural, key, child.model_copy(update={"table": new}))
-    for key, con in list(state.objects["constraints"].items()):
-        if con.references == old_key:
-            state.objects["constraints"][key] = con.model_copy(update={"references": new_key})
-    for key, seq in list(state.objects["sequences"].items()):
-        if seq.owned_by and seq.owned_by.startswith(old_key + "."):
-            column = seq.owned_by[len(old_key) + 1:]
-            state.objects["sequences"][key] = seq.model_copy(
-                update={"owned_by": f"{new_key}.{column}"})
-    for key, table in list(state.objects["tables"].items()):
-        changes: dict[str, Any] = {}
-        if table.partition_of == old_key:
-            changes["partition_of"] = new_key
-        if old_key in table.inherits:
-            changes["inherits"] = [new_key if p == old_key else p for p in table.inherits]
-        if changes:
-            state.objects["tables"][key] = table.model_copy(update=changes)
 
 
 def _rename_column(state: State, schema: str, table: str, old: str, new: str) -> None:
@@ -332,7 +309,7 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
     if kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE,
                 OT.OBJECT_FOREIGN_TABLE):
         schema, name = state.relation_key(stmt.relation)
-        _rename_table(state, schema, name, new)
+        moves.move_relation(state, schema, name, new)
     elif kind == OT.OBJECT_INDEX:
         schema, name = state.relation_key(stmt.relation)
         key = qualified(schema, name)
@@ -367,26 +344,12 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
     elif kind in (OT.OBJECT_TYPE, OT.OBJECT_DOMAIN):
         parts = names_of(stmt.object)
         schema, name = state.object_key(parts, state.known_types.__contains__)
-        key = qualified(schema, name)
-        for plural in ("enums", "domains", "composite_types"):
-            obj = state.objects[plural].get(key)
-            if obj is not None:
-                moved = obj.model_copy(update={"name": new})
-                _rekey(state, plural, key, moved)
-                privileges.carry(state, plural, moved, key)
-        state.known_types.discard(key)
-        state.known_types.add(qualified(schema, new))
-        state.warn("type", key, "renamed types are not renamed in columns that use them")
+        moves.move_type(state, schema, name, schema, new)
     elif kind in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
         key = function_key(state, stmt.object)
         fn = state.objects["functions"].get(key) if key else None
         if fn is not None:
-            del state.objects["functions"][key]
-            moved = fn.model_copy(update={"name": new})
-            state.objects["functions"][moved.key] = moved
-            privileges.carry(state, "functions", moved, fn.key)
-            group = state.function_names.setdefault(qualified(fn.schema_name, new), [])
-            group.append(moved.key)
+            moves.move_function(state, key, fn.schema_name, new)
     elif kind == OT.OBJECT_AGGREGATE:
         before = set(state.objects["aggregates"])
         rename_aggregate(state, stmt)

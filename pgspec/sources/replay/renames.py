@@ -43,13 +43,15 @@ __all__ = ["rename_column", "rename_relation"]
 
 @dataclass(frozen=True)
 class _Rename:
-    """Relation ``schema.relation`` renamed to ``new_relation``, or its ``column`` renamed."""
+    """Relation ``schema.relation`` renamed to ``new_relation`` (and moved to ``new_schema``
+    when given), or its ``column`` renamed."""
 
     schema: str
     relation: str
     new_relation: str | None = None
     column: str | None = None
     new_column: str | None = None
+    new_schema: str | None = None
 
     @property
     def key(self) -> str:
@@ -80,7 +82,9 @@ def _relations(state: State) -> Relations:
         return None
 
     def key(node: ast.RangeVar) -> str:
-        return qualified(*state.relation_key(node))
+        # Stored SQL names public's relations bare and qualifies the others (replay.resolve),
+        # whatever the search_path is now.
+        return qualified(node.schemaname or "public", node.relname)
 
     def user_function(parts: list[str]) -> bool:
         return len(parts) == 1 and any(
@@ -107,6 +111,9 @@ class _Rewriter(Resolver):
         r = self.rename
         if key == r.key and r.new_relation is not None:
             node.relname = r.new_relation
+            if r.new_schema is not None and r.new_schema != r.schema:
+                # Bare means public's (the convention of stored SQL): qualify elsewhere.
+                node.schemaname = None if r.new_schema == "public" else r.new_schema
             self.changed = True
 
     def join(self, node: ast.JoinExpr, items: list[Item]) -> None:
@@ -160,6 +167,8 @@ class _Rewriter(Resolver):
                 at = len(qualifiers) - 1
                 fields = list(node.fields)
                 fields[at] = ast.String(sval=r.new_relation)
+                if at >= 1 and r.new_schema is not None:
+                    fields[at - 1] = ast.String(sval=r.new_schema)
                 node.fields = tuple(fields)
                 self.changed = True
 
@@ -214,22 +223,56 @@ def _table_scope(state: State, key: str, name: str, refnames: tuple[str, ...] = 
     return Scope(items, None)
 
 
+class _Finder(_Rewriter):
+    """Finds the references a rename would rewrite, in a throwaway tree; ``*`` counts too
+    (the server expanded it into the columns when the view was made, so the view depends on
+    each of them)."""
+
+    def visit_ColumnRef(self, node: ast.ColumnRef, scope: Scope) -> None:
+        super().visit_ColumnRef(node, scope)
+        r = self.rename
+        if r.column is None or self.changed or not isinstance(node.fields[-1], ast.A_Star):
+            return
+        qualifiers = strings(node.fields[:-1])
+        if qualifiers:
+            item = self.qualified_item(qualifiers[-2:], scope)
+            self.changed = item is not None and item.key == r.key
+        else:
+            self.changed = any(i.key == r.key for i in scope.items)
+
+
+#: What ``_apply`` found instead of rewriting: (object type, key) -> whether it is certain.
+Found = dict[tuple[str, str], bool]
+
+
 def _rewrite(state: State, rename: _Rename, text: str | None, parse: Callable[..., Any],
-             scope: Scope, object_type: str, name: str) -> str | None:
-    """``text`` with the rename applied; unchanged (and a Warning) when it cannot be done."""
-    if text is None or ('"' not in rename.name and rename.name not in text):
+             scope: Scope, object_type: str, name: str, found: Found | None = None) -> str | None:
+    """``text`` with the rename applied; unchanged (and a Warning) when it cannot be done.
+    With ``found``, nothing is rewritten: the fragments that refer to the renamed object are
+    recorded there instead."""
+    if text is None:
+        return text
+    words = (rename.name,) if found is None else (rename.name, rename.relation)
+    if not any(word in text for word in words) and all('"' not in word for word in words):
         return text
     try:
         tree, printer = parse(text)
     except pglast.parser.ParseError:
         return text
-    rewriter = _Rewriter(state, rename)
+    rewriter = (_Rewriter if found is None else _Finder)(state, rename)
     try:
         rewriter.visit(tree, scope)
     except _Unsafe as exc:
+        if found is not None:
+            found[(object_type, name)] = False
+            return text
         state.warn(object_type, name,
                    f"not rewritten for the rename of {rename.name!r}: {exc.args[0]}; "
                    "it is left as the script wrote it")
+        return text
+    if found is not None:
+        if rewriter.changed:
+            found[(object_type, name)] = True
         return text
     return printer() if rewriter.changed else text
 
@@ -241,15 +284,16 @@ def _store(state: State, plural: str, key: str, obj: Any, changes: dict[str, Any
         state.objects[plural][key] = obj.model_copy(update=changes)
 
 
-def _apply(state: State, rename: _Rename) -> None:
-    """Every kind of stored SQL that can name the relation or its column, rewritten."""
+def _apply(state: State, rename: _Rename, found: Found | None = None) -> None:
+    """Every kind of stored SQL that can name the relation or its column, rewritten (or,
+    with ``found``, only recorded there)."""
     objects = state.objects
     own = rename.key
     base = _table_scope(state, own, rename.relation)
 
     def fix(text: str | None, parse: Callable[..., Any], scope: Scope, kind: str,
             name: str) -> str | None:
-        return _rewrite(state, rename, text, parse, scope, kind, name)
+        return _rewrite(state, rename, text, parse, scope, kind, name, found)
 
     # A table's own expressions can name only its columns (and itself, as a qualifier).
     for key, con in list(objects["constraints"].items()):
@@ -288,7 +332,8 @@ def _apply(state: State, rename: _Rename) -> None:
         for key, view in list(objects[plural].items()):
             _store(state, plural, key, view,
                    {"query": fix(view.query, _query, Scope([], None), kind, key)})
-    _warn_sql_bodies(state, rename)
+    if found is None:
+        _warn_sql_bodies(state, rename)
 
 
 def _warn_sql_bodies(state: State, rename: _Rename) -> None:
@@ -350,6 +395,21 @@ def rename_column(state: State, schema: str, table: str, old: str, new: str) -> 
             _rename_view_column(state, plural, key, old, new)
 
 
-def rename_relation(state: State, schema: str, old: str, new: str) -> None:
-    """Rewrite what refers to relation ``schema.old`` by name (call before the rename)."""
-    _apply(state, _Rename(schema, old, new_relation=new))
+def references(state: State, schema: str, relation: str, column: str | None = None) -> Found:
+    """The stored SQL that names relation ``schema.relation`` (or its ``column``): constraints,
+    indexes, generated columns, trigger WHENs, policies and views, as (object type, key),
+    each with whether the reference is certain (False: a bare name pgspec cannot place)."""
+    found: Found = {}
+    sentinel = "\x00"  # a name no SQL holds: the rewriter's changes are never kept
+    if column is None:
+        _apply(state, _Rename(schema, relation, new_relation=sentinel), found)
+    else:
+        _apply(state, _Rename(schema, relation, column=column, new_column=sentinel), found)
+    return found
+
+
+def rename_relation(state: State, schema: str, old: str, new: str,
+                    new_schema: str | None = None) -> None:
+    """Rewrite what refers to relation ``schema.old`` by name, renamed to ``new`` and, when
+    given, moved to ``new_schema`` (call before the rename)."""
+    _apply(state, _Rename(schema, old, new_relation=new, new_schema=new_schema))

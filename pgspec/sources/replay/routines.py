@@ -15,6 +15,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Argument, Function
 from pgspec.quoting import qualified, quote
+from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, deparse, names_of
 
 #: Settings flagged GUC_LIST_QUOTE in the server: their elements are quoted as identifiers.
@@ -147,7 +148,8 @@ def create_function(state: State, stmt: ast.CreateFunctionStmt) -> None:
                 name=param.name or None,
                 type=state.type_text(param.argType),
                 mode=mode,
-                default=deparse(param.defexpr) if param.defexpr is not None else None,
+                default=(expression_text(state, param.defexpr)
+                         if param.defexpr is not None else None),
             )
         )
     fields: dict[str, Any] = {

@@ -8,6 +8,7 @@ schema of the path and looked up schema by schema.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -88,6 +89,8 @@ class State:
         #: NULLs a child declared itself): ``replay.tables.Inheritance``, made when a table
         #: first gets a parent; None means no table has one, so ALTER TABLE recurses nowhere.
         self.inheritance: Any = None
+        #: Open transaction: snapshots by savepoint name, BEGIN's under None (``Replayer``).
+        self.transaction: list[tuple[str | None, dict[str, Any]]] = []
         # A fresh database has ``public``; pg_dump leaves it out. initdb's comment on it is the
         # server's, not the user's, and no reader reports it.
         if keep("public"):
@@ -124,6 +127,36 @@ class State:
     def error(self, message: str) -> SqlError:
         line = int(self.location.rsplit(":", 1)[1]) if self.location else None
         return SqlError(message, file=self.file, line=line)
+
+    # ------------------------------------------------------------------ transactions
+
+    #: Attributes that describe the reading, not the database: a ROLLBACK leaves them be.
+    _SESSION = frozenset({"file", "keep", "location", "dump", "transaction"})
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a ROLLBACK undoes (BEGIN or SAVEPOINT takes it). Stored objects are
+        immutable, so their dictionaries are copied shallowly; the bookkeeping (names, path,
+        privileges, inheritance) is small and copied whole."""
+        saved: dict[str, Any] = {}
+        for name, value in self.__dict__.items():
+            if name in self._SESSION:
+                continue
+            if name == "objects":
+                saved[name] = {plural: dict(objs) for plural, objs in value.items()}
+            elif name == "warnings":
+                saved[name] = list(value)
+            else:
+                saved[name] = copy.deepcopy(value)
+        return saved
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Back to a snapshot (ROLLBACK, ROLLBACK TO SAVEPOINT): the server keeps nothing a
+        rolled-back transaction did, SET search_path included."""
+        for name, value in saved.items():
+            self.__dict__[name] = value
+        for name in list(self.__dict__):
+            if name not in saved and name not in self._SESSION:
+                del self.__dict__[name]  # made inside the transaction (privileges' state)
 
     # ------------------------------------------------------------------ names
 

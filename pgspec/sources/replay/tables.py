@@ -26,6 +26,7 @@ from pgspec.catalog import Column, Sequence, Table
 from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
 from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
+from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, any_name, deparse, names_of
 
 AT = enums.AlterTableType
@@ -186,17 +187,17 @@ def _column(state: State, schema: str, table: str, node: ast.ColumnDef,
     if node.is_not_null:
         fields["not_null"] = True
     if node.raw_default is not None:
-        fields["default"] = deparse(node.raw_default)
+        fields["default"] = expression_text(state, node.raw_default)
     for con in node.constraints or ():
         if con.contype == CT.CONSTR_NOTNULL:
             fields["not_null"] = True
         elif con.contype == CT.CONSTR_DEFAULT:
-            fields["default"] = deparse(con.raw_expr)
+            fields["default"] = expression_text(state, con.raw_expr)
         elif con.contype == CT.CONSTR_IDENTITY:
             fields["identity"] = "always" if con.generated_when == "a" else "by default"
             fields["not_null"] = True
         elif con.contype == CT.CONSTR_GENERATED:
-            fields["generated"] = deparse(con.raw_expr)
+            fields["generated"] = expression_text(state, con.raw_expr)
         elif con.contype == CT.CONSTR_PRIMARY:
             fields["not_null"] = True
             constraints.append((con, node.colname))
@@ -343,7 +344,7 @@ def _merge_options(state: State, col: Column | None, elt: ast.ColumnDef,
         if con.contype == CT.CONSTR_NOTNULL:
             update["not_null"] = True
         elif con.contype == CT.CONSTR_DEFAULT:
-            update["default"] = deparse(con.raw_expr)
+            update["default"] = expression_text(state, con.raw_expr)
         elif con.contype != CT.CONSTR_NULL:
             local.append((con, elt.colname))
     return col.model_copy(update=update)
@@ -357,8 +358,12 @@ def _set_column(state: State, key: str, column: str, **changes: Any) -> None:
     state.update("tables", key, columns=cols)
 
 
-def _drop_column(state: State, schema: str, name: str, column: str) -> None:
-    """DROP COLUMN, with what the server drops along: constraints and indexes on it."""
+def drop_column(state: State, schema: str, name: str, column: str, cascade: bool) -> None:
+    """DROP COLUMN, with what the server drops along: constraints and indexes on it, and
+    with CASCADE what else depends on it (``replay.cascade``)."""
+    from pgspec.sources.replay.cascade import drop_column_dependents  # it drops columns too
+
+    drop_column_dependents(state, schema, name, column, cascade)
     key = qualified(schema, name)
     table = state.table(key)
     if table is not None:
@@ -404,7 +409,8 @@ def _add_to_children(state: State, key: str, col: Column) -> None:
                        "PostgreSQL 18 makes it NOT NULL, earlier versions (and pgspec) do not")
 
 
-def _drop_inherited_column(state: State, table: Table, column: str, recurse: bool) -> None:
+def _drop_inherited_column(state: State, table: Table, column: str, recurse: bool,
+                           cascade: bool = False) -> None:
     """DROP COLUMN as ATExecDropColumn does it: a child loses the column when it has it only
     from this parent and did not declare it itself; otherwise the child keeps it, as its own
     when ONLY was written."""
@@ -418,11 +424,11 @@ def _drop_inherited_column(state: State, table: Table, column: str, recurse: boo
             drop.append(child)
         elif not recurse:
             _mark_local(state, child, [column])
-    _drop_column(state, table.schema_name, table.name, column)
+    drop_column(state, table.schema_name, table.name, column, cascade)
     for child in drop:
         current = state.table(child.key)
         if current is not None and current.column(column) is not None:
-            _drop_inherited_column(state, current, column, True)
+            _drop_inherited_column(state, current, column, True, cascade)
 
 
 def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> None:
@@ -480,7 +486,7 @@ _IGNORED = {
     AT.AT_ChangeOwner, AT.AT_ReplicaIdentity, AT.AT_SetStatistics, AT.AT_SetOptions,
     AT.AT_ResetOptions, AT.AT_SetStorage, AT.AT_SetCompression, AT.AT_ClusterOn,
     AT.AT_DropCluster, AT.AT_SetTableSpace, AT.AT_SetAccessMethod, AT.AT_ValidateConstraint,
-    AT.AT_SetIdentity, AT.AT_GenericOptions, AT.AT_AlterColumnGenericOptions,
+    AT.AT_GenericOptions, AT.AT_AlterColumnGenericOptions,
     AT.AT_DetachPartitionFinalize, AT.AT_SetRelOptions, AT.AT_ResetRelOptions,
 }
 
@@ -548,11 +554,12 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             if cmd.missing_ok:
                 return
             raise state.error(f"column {cmd.name!r} of {key} does not exist")
-        _drop_inherited_column(state, table, cmd.name, recurse)
+        _drop_inherited_column(state, table, cmd.name, recurse,
+                               cmd.behavior == enums.DropBehavior.DROP_CASCADE)
     elif sub in (AT.AT_ColumnDefault, AT.AT_CookedColumnDefault):
         # Recursing overwrites a child's own default too (the server sets every inheritor's).
         _set_columns(state, table, cmd.name, recurse,
-                     default=deparse(cmd.def_) if cmd.def_ is not None else None)
+                     default=expression_text(state, cmd.def_) if cmd.def_ is not None else None)
     elif sub == AT.AT_SetNotNull:
         if _parents(table):
             _inheritance(state).local_not_null.add((key, cmd.name))
@@ -570,10 +577,16 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
     elif sub == AT.AT_AddIdentity:
         when = "always" if cmd.def_.generated_when == "a" else "by default"
         _set_column(state, key, cmd.name, identity=when, not_null=True)
+    elif sub == AT.AT_SetIdentity:
+        # SET GENERATED ALWAYS / BY DEFAULT, among sequence options pgspec does not model.
+        for option in cmd.def_ or ():
+            if option.defname == "generated":
+                _set_column(state, key, cmd.name,
+                            identity="always" if option.arg.ival == ord("a") else "by default")
     elif sub == AT.AT_DropIdentity:
         _set_column(state, key, cmd.name, identity=None)
     elif sub == AT.AT_SetExpression:
-        _set_columns(state, table, cmd.name, recurse, generated=deparse(cmd.def_))
+        _set_columns(state, table, cmd.name, recurse, generated=expression_text(state, cmd.def_))
     elif sub == AT.AT_DropExpression:
         _set_columns(state, table, cmd.name, recurse, generated=None)
     elif sub == AT.AT_AddConstraint:

@@ -9,6 +9,7 @@ from pglast import ast, enums
 
 from pgspec.catalog import Policy, Trigger
 from pgspec.quoting import qualified
+from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, deparse, names_of
 
 # Trigger type bits (PostgreSQL's trigger.h).
@@ -59,7 +60,8 @@ def create_trigger(state: State, stmt: ast.CreateTrigStmt) -> None:
             events=events,
             update_columns=names_of(stmt.columns),
             level="row" if stmt.row else "statement",
-            when=deparse(stmt.whenClause) if stmt.whenClause is not None else None,
+            when=expression_text(state, stmt.whenClause) if stmt.whenClause is not None
+            else None,
             function=_trigger_function(state, names_of(stmt.funcname)),
             arguments=[_argument(a) for a in stmt.args or ()],
             old_table=old_table,
@@ -97,8 +99,9 @@ def create_policy(state: State, stmt: ast.CreatePolicyStmt) -> None:
             command=stmt.cmd_name or "all",
             permissive=bool(stmt.permissive),
             roles=_roles(stmt.roles),
-            using=deparse(stmt.qual) if stmt.qual is not None else None,
-            with_check=deparse(stmt.with_check) if stmt.with_check is not None else None,
+            using=expression_text(state, stmt.qual) if stmt.qual is not None else None,
+            with_check=(expression_text(state, stmt.with_check)
+                        if stmt.with_check is not None else None),
         ),
     )
 
@@ -110,7 +113,7 @@ def alter_policy(state: State, stmt: ast.AlterPolicyStmt) -> None:
     if stmt.roles:
         changes["roles"] = _roles(stmt.roles)
     if stmt.qual is not None:
-        changes["using"] = deparse(stmt.qual)
+        changes["using"] = expression_text(state, stmt.qual)
     if stmt.with_check is not None:
-        changes["with_check"] = deparse(stmt.with_check)
+        changes["with_check"] = expression_text(state, stmt.with_check)
     state.update("policies", key, **changes)

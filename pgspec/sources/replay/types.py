@@ -11,7 +11,8 @@ from pgspec import naming
 from pgspec.catalog import Attribute, CompositeType, Domain, Enum, Sequence
 from pgspec.quoting import qualified
 from pgspec.sources.replay.constraints import CT
-from pgspec.sources.replay.state import State, any_name, deparse, names_of
+from pgspec.sources.replay.resolve import expression_text
+from pgspec.sources.replay.state import State, any_name, names_of
 
 #: Limits of the sequence types, for telling a default MINVALUE/MAXVALUE from a chosen one.
 _TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
@@ -87,11 +88,11 @@ def _domain_constraint(state: State, key: str, name: str, con: ast.Constraint) -
     elif con.contype == CT.CONSTR_NULL:
         state.update("domains", key, not_null=False)
     elif con.contype == CT.CONSTR_DEFAULT:
-        state.update("domains", key, default=deparse(con.raw_expr))
+        state.update("domains", key, default=expression_text(state, con.raw_expr))
     elif con.contype == CT.CONSTR_CHECK:
         cname = con.conname or naming.make_object_name(name, None, "check")
         checks = dict(domain.checks)
-        checks[cname] = deparse(con.raw_expr)
+        checks[cname] = expression_text(state, con.raw_expr)
         state.update("domains", key, checks=dict(sorted(checks.items())))
 
 
@@ -110,7 +111,8 @@ def alter_domain(state: State, stmt: ast.AlterDomainStmt) -> None:
             raise state.error(f"constraint {stmt.name!r} of domain {key} does not exist")
         state.update("domains", key, checks=checks)
     elif sub == "T":
-        state.update("domains", key, default=deparse(stmt.def_) if stmt.def_ else None)
+        state.update("domains", key,
+                     default=expression_text(state, stmt.def_) if stmt.def_ else None)
     elif sub == "N":
         state.update("domains", key, not_null=False)
     elif sub == "O":

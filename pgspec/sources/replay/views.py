@@ -8,8 +8,8 @@ from typing import Any
 from pglast import ast, enums
 
 from pgspec.catalog import MaterializedView, View
-from pgspec.normalize.scope import Relations, Resolver, Scope
 from pgspec.quoting import qualified
+from pgspec.sources.replay.resolve import qualify
 from pgspec.sources.replay.state import State, deparse, names_of
 
 _TRUE = {"true", "on", "yes", "1", "t", "y"}
@@ -62,33 +62,6 @@ def _output_names(query: Any, aliases: list[str]) -> list[str]:
     return names
 
 
-class _PathQualifier(Resolver):
-    """Names the schema of each relation a query names bare, as the search_path resolves it
-    (WITH query names are not relations: the walk tells them apart)."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self.path = state.path()
-        super().__init__(Relations(key=self._key, columns=lambda _: None,
-                                   user_function=lambda _: True))
-
-    def _key(self, node: ast.RangeVar) -> str | None:
-        if node.schemaname:
-            return qualified(node.schemaname, node.relname)
-        known, types = self.state.objects, self.state.known_types
-        for schema in self.path:
-            key = qualified(schema, node.relname)
-            if (
-                key in known["tables"] or key in known["views"]
-                or key in known["materialized_views"] or key in known["sequences"]
-                or key in types
-            ):
-                if schema != "public":
-                    node.schemaname = schema
-                return key
-        return None
-
-
 def _query_text(state: State, query: Any) -> str:
     """A view's query as stored: relations it names unqualified are resolved through the
     search_path in force now, as CREATE VIEW resolves them once and for all (the server
@@ -98,9 +71,7 @@ def _query_text(state: State, query: Any) -> str:
     public's), and so does one found on no schema of the path (a system catalog, or a
     relation pgspec does not know): it is left as the script wrote it.
     """
-    if any(schema != "public" for schema in state.path()):
-        _PathQualifier(state).visit(query, Scope([], None))
-    return deparse(query, remember=False)
+    return deparse(qualify(state, query), remember=False)
 
 
 def create_view(state: State, stmt: ast.ViewStmt) -> None:

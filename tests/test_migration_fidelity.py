@@ -1,0 +1,302 @@
+"""A migration history replayed offline ends with exactly the schema the server ends with.
+
+Teams consolidate dozens of migration files into init scripts and must show both give the
+production schema. Each case here is a small history of one idiom; it runs in a real database
+(PostgreSQL 18 and 15) and ``pgspec diff <script> <dsn>`` must report no difference, and no
+warning unless the replay cannot know the answer offline (then the warning is asserted).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.fix_db import Run
+from tests.pgserver import Server
+
+TOUCH = (
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RETURN NEW; END $$;\n"
+)
+
+CASES: dict[str, str] = {
+    "search_path_set": """
+        CREATE SCHEMA app;
+        SET search_path TO app, public;
+        CREATE TYPE status AS ENUM ('new', 'done');
+        CREATE FUNCTION now_utc() RETURNS timestamptz LANGUAGE sql AS $$ SELECT now() $$;
+        CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+        CREATE FUNCTION norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT lower(x) $$;
+        CREATE SEQUENCE ticket_no;
+        CREATE TABLE items (
+            id int PRIMARY KEY DEFAULT nextval('ticket_no'),
+            state status NOT NULL DEFAULT 'new',
+            states status[],
+            at timestamptz DEFAULT now_utc(),
+            name text CHECK (norm(name) <> ''),
+            CHECK (state <> 'done'::status OR at IS NOT NULL));
+        CREATE INDEX items_name ON items (norm(name), state) WHERE norm(name) <> 'x';
+        CREATE TRIGGER items_touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
+        CREATE FUNCTION label(s status) RETURNS text LANGUAGE sql AS $$ SELECT s::text $$;
+        CREATE VIEW open_items AS SELECT id, label(state) FROM items WHERE state = 'new';
+        RESET search_path;
+        CREATE TABLE public_items (id int, s app.status DEFAULT 'new');
+    """,
+    "search_path_set_config": """
+        CREATE SCHEMA app;
+        SELECT pg_catalog.set_config('search_path', 'app', false);
+        CREATE TYPE kind AS ENUM ('a', 'b');
+        CREATE DOMAIN positive AS int CHECK (VALUE > 0);
+        CREATE FUNCTION pick() RETURNS kind LANGUAGE sql AS $$ SELECT 'a'::kind $$;
+        CREATE TABLE things (k kind DEFAULT pick(), n positive);
+        SELECT pg_catalog.set_config('search_path', 'public', false);
+        CREATE TABLE other (k app.kind);
+    """,
+    "sequence_rename": """
+        CREATE TABLE t (id serial PRIMARY KEY, n int);
+        ALTER SEQUENCE t_id_seq RENAME TO t_id_seq2;
+        CREATE SEQUENCE counter;
+        CREATE TABLE u (n bigint DEFAULT nextval('counter'));
+        ALTER SEQUENCE counter RENAME TO counter2;
+    """,
+    "serial_table_rename": """
+        CREATE TABLE t (id serial PRIMARY KEY, n int);
+        ALTER TABLE t RENAME TO t2;
+        ALTER TABLE t2 RENAME COLUMN id TO ident;
+    """,
+    "sequence_set_schema": """
+        CREATE SCHEMA other;
+        CREATE SEQUENCE counter;
+        CREATE TABLE u (n bigint DEFAULT nextval('counter'::regclass));
+        ALTER SEQUENCE counter SET SCHEMA other;
+    """,
+    "add_drop_column_cascade": """
+        CREATE TABLE parent (id int PRIMARY KEY, code text UNIQUE);
+        CREATE TABLE t (a int, b int, c int, code text REFERENCES parent (code));
+        CREATE VIEW v AS SELECT a, b FROM t;
+        CREATE VIEW vv AS SELECT a FROM v;
+        CREATE VIEW keep AS SELECT a, c FROM t;
+        CREATE INDEX t_b ON t (b);
+        CREATE INDEX t_expr ON t ((a + b));
+        CREATE INDEX t_partial ON t (a) WHERE b > 0;
+        ALTER TABLE t ADD CONSTRAINT b_positive CHECK (b > 0);
+        ALTER TABLE t ADD CONSTRAINT a_below_b CHECK (a < b);
+        ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY p ON t USING (b > 0);
+        CREATE POLICY q ON t USING (a > 0);
+        ALTER TABLE t ADD COLUMN d int DEFAULT 1 NOT NULL;
+        ALTER TABLE t DROP COLUMN b CASCADE;
+        ALTER TABLE parent DROP COLUMN code CASCADE;
+    """,
+    "drop_column_generated_and_trigger": TOUCH + """
+        CREATE TABLE t (a int, b int, total int GENERATED ALWAYS AS (a * 2) STORED, n int);
+        CREATE TRIGGER t_b BEFORE UPDATE OF b ON t FOR EACH ROW EXECUTE FUNCTION touch();
+        CREATE TRIGGER t_when BEFORE UPDATE ON t FOR EACH ROW WHEN (OLD.n <> NEW.n)
+            EXECUTE FUNCTION touch();
+        CREATE INDEX t_total ON t (total);
+        ALTER TABLE t DROP COLUMN b CASCADE;
+        ALTER TABLE t DROP COLUMN n CASCADE;
+        ALTER TABLE t DROP COLUMN a CASCADE;
+    """,
+    "alter_column_type_using": """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE TABLE t (id int DEFAULT 0, s text, n varchar(10) DEFAULT 'x',
+            CHECK (id >= 0));
+        CREATE INDEX t_id ON t (id);
+        ALTER TABLE t ALTER COLUMN id TYPE bigint;
+        ALTER TABLE t ALTER COLUMN s TYPE mood USING s::mood;
+        ALTER TABLE t ALTER COLUMN n TYPE text;
+        ALTER TABLE t ALTER COLUMN s SET DEFAULT 'ok';
+    """,
+    "defaults_and_not_null": """
+        CREATE TABLE t (a int, b text DEFAULT 'x' NOT NULL, c timestamptz);
+        ALTER TABLE t ALTER COLUMN a SET DEFAULT 42;
+        ALTER TABLE t ALTER COLUMN a SET NOT NULL;
+        ALTER TABLE t ALTER COLUMN b DROP DEFAULT;
+        ALTER TABLE t ALTER COLUMN b DROP NOT NULL;
+        ALTER TABLE t ALTER c SET DEFAULT now(), ALTER c SET NOT NULL;
+    """,
+    "renames": """
+        CREATE TABLE a (id int PRIMARY KEY, name text);
+        CREATE TABLE b (id int, a_id int CONSTRAINT b_a_fk REFERENCES a, n int,
+            CONSTRAINT n_positive CHECK (n > 0), CONSTRAINT b_uq UNIQUE (n));
+        CREATE INDEX b_a_id ON b (a_id);
+        ALTER TABLE b RENAME CONSTRAINT n_positive TO n_above_zero;
+        ALTER TABLE b RENAME CONSTRAINT b_uq TO b_n_unique;
+        ALTER INDEX b_a_id RENAME TO b_by_a;
+        ALTER INDEX a_pkey RENAME TO a_primary;
+        ALTER TABLE a RENAME TO accounts;
+        ALTER TABLE b RENAME COLUMN a_id TO account_id;
+        ALTER TABLE IF EXISTS missing RENAME TO still_missing;
+    """,
+    "table_set_schema": """
+        CREATE SCHEMA archive;
+        CREATE TABLE t (id serial PRIMARY KEY, n int CHECK (n > 0));
+        CREATE INDEX t_n ON t (n);
+        CREATE TABLE ref (t_id int REFERENCES t);
+        CREATE VIEW v AS SELECT id, n FROM t;
+        ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY p ON t USING (n > 0);
+        ALTER TABLE t SET SCHEMA archive;
+    """,
+    "type_set_schema": """
+        CREATE SCHEMA lib;
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE TABLE t (m mood DEFAULT 'ok', ms mood[]);
+        ALTER TYPE mood SET SCHEMA lib;
+    """,
+    "function_set_schema": TOUCH + """
+        CREATE SCHEMA lib;
+        CREATE FUNCTION one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        CREATE TABLE t (n int DEFAULT one());
+        CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
+        ALTER FUNCTION one() SET SCHEMA lib;
+        ALTER FUNCTION touch() SET SCHEMA lib;
+    """,
+    "enum_add_and_rename_value": """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        ALTER TYPE mood ADD VALUE 'happy' BEFORE 'ok';
+        ALTER TYPE mood ADD VALUE 'meh' AFTER 'ok';
+        ALTER TYPE mood ADD VALUE IF NOT EXISTS 'sad';
+        ALTER TYPE mood ADD VALUE 'angry';
+        ALTER TYPE mood RENAME VALUE 'sad' TO 'blue';
+    """,
+    "create_or_replace": """
+        CREATE TABLE t (id int, name text);
+        CREATE VIEW v AS SELECT id FROM t;
+        CREATE OR REPLACE VIEW v AS SELECT id, name FROM t WHERE id > 0;
+        CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS $$ SELECT x $$;
+        CREATE OR REPLACE FUNCTION f(x int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT x + 1 $$;
+        CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;
+        CREATE OR REPLACE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 2; END $$;
+    """,
+    "drop_if_exists_missing": """
+        CREATE TABLE t (id int);
+        DROP TABLE IF EXISTS nothing;
+        DROP VIEW IF EXISTS nothing_v;
+        DROP FUNCTION IF EXISTS nothing_f(int);
+        DROP TYPE IF EXISTS nothing_t;
+        DROP INDEX IF EXISTS nothing_i;
+        DROP SEQUENCE IF EXISTS nothing_s;
+        DROP TRIGGER IF EXISTS nothing_tr ON t;
+        DROP POLICY IF EXISTS nothing_p ON t;
+        ALTER TABLE t DROP COLUMN IF EXISTS nothing_c;
+        ALTER TABLE t DROP CONSTRAINT IF EXISTS nothing_k;
+        DROP SCHEMA IF EXISTS nothing_schema CASCADE;
+    """,
+    "drop_table_cascade": """
+        CREATE TABLE a (id int PRIMARY KEY);
+        CREATE TABLE b (id int, a_id int REFERENCES a);
+        CREATE TABLE c (id int, a_id int, FOREIGN KEY (a_id) REFERENCES a (id));
+        CREATE VIEW va AS SELECT id FROM a;
+        CREATE VIEW vb AS SELECT b.id FROM b JOIN va ON va.id = b.a_id;
+        CREATE VIEW vc AS SELECT id FROM c;
+        DROP TABLE a CASCADE;
+    """,
+    "drop_function_cascade": TOUCH + """
+        CREATE TABLE t (id int);
+        CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
+        CREATE FUNCTION one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        CREATE TABLE u (n int DEFAULT one(), m int DEFAULT 2);
+        DROP FUNCTION touch() CASCADE;
+        DROP FUNCTION one() CASCADE;
+    """,
+    "policies": """
+        CREATE TABLE t (id int, owner text);
+        ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY own ON t USING (owner = current_user);
+        ALTER POLICY own ON t USING (owner = session_user) WITH CHECK (owner IS NOT NULL);
+        ALTER POLICY own ON t TO postgres;
+        ALTER POLICY own ON t RENAME TO mine;
+        DROP POLICY IF EXISTS mine ON t;
+        CREATE POLICY mine ON t FOR SELECT USING (true);
+        DROP POLICY IF EXISTS never ON t;
+        ALTER TABLE t FORCE ROW LEVEL SECURITY;
+        CREATE TABLE u (id int);
+        ALTER TABLE u ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE u FORCE ROW LEVEL SECURITY;
+        ALTER TABLE u DISABLE ROW LEVEL SECURITY;
+        ALTER TABLE u NO FORCE ROW LEVEL SECURITY;
+    """,
+    "comments": """
+        CREATE TABLE t (id int);
+        CREATE VIEW v AS SELECT id FROM t;
+        CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        COMMENT ON TABLE t IS 'a table';
+        COMMENT ON COLUMN t.id IS 'an id';
+        COMMENT ON VIEW v IS 'a view';
+        COMMENT ON FUNCTION f() IS 'a function';
+        COMMENT ON TABLE t IS NULL;
+        COMMENT ON COLUMN t.id IS NULL;
+        COMMENT ON VIEW v IS '';
+        COMMENT ON FUNCTION f() IS 'changed';
+    """,
+    "identity_columns": """
+        CREATE TABLE t (id int NOT NULL, n bigint NOT NULL, m int GENERATED ALWAYS AS IDENTITY);
+        ALTER TABLE t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;
+        ALTER TABLE t ALTER COLUMN n ADD GENERATED BY DEFAULT AS IDENTITY (START WITH 10);
+        ALTER TABLE t ALTER COLUMN id SET GENERATED BY DEFAULT;
+        ALTER TABLE t ALTER COLUMN m DROP IDENTITY;
+        ALTER TABLE t ADD COLUMN k int GENERATED BY DEFAULT AS IDENTITY;
+    """,
+    "create_index_if_not_exists_twice": """
+        CREATE TABLE t (id int, n int);
+        CREATE INDEX IF NOT EXISTS t_n ON t (n);
+        CREATE INDEX IF NOT EXISTS t_n ON t (id);
+        CREATE UNIQUE INDEX IF NOT EXISTS t_id ON t (id);
+        CREATE UNIQUE INDEX IF NOT EXISTS t_id ON t (id);
+        CREATE TABLE IF NOT EXISTS t (other int);
+    """,
+    "transaction_wrappers": """
+        BEGIN;
+        CREATE TABLE t (id int);
+        COMMIT;
+        BEGIN;
+        ALTER TABLE t ADD COLUMN n int;
+        SAVEPOINT s;
+        CREATE INDEX t_n ON t (n);
+        RELEASE SAVEPOINT s;
+        END;
+        START TRANSACTION;
+        CREATE TABLE rolled_back (id int);
+        ROLLBACK;
+    """,
+}
+
+
+def _apply(server: Server, dsn: str, script: Path) -> None:
+    """The history applied as psql applies it, its error shown when the server refuses it."""
+    try:
+        server.psql_file(dsn, script)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"the server refused the script: {exc.stderr}")
+
+
+def _diff(run: Run, script: Path, dsn: str) -> tuple[int, dict]:
+    code, out, err = run("diff", script, dsn, "--format", "json")
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def _lines(report: dict) -> list[str]:
+    return [f"{d['object_type']} {d['name']} {d['change']} {d['attribute']}: "
+            f"{d['expected']!r} != {d['actual']!r}" for d in report["differences"]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_history_replays_to_the_servers_schema(
+    case: str, any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    script = tmp_path / f"{case}.sql"
+    script.write_text(CASES[case])
+    dsn = make_db(server=any_pg)
+    _apply(any_pg, dsn, script)
+    code, report = _diff(run, script, dsn)
+    lines = _lines(report)
+    assert not lines, "\n".join(lines)
+    assert report["warnings"] == []
+    assert code == 0
