@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fix_db import Run
+from tests.fix_db import Run, run_sql
 from tests.pgserver import Server
 
 TOUCH = (
@@ -251,6 +251,56 @@ CASES: dict[str, str] = {
         CREATE UNIQUE INDEX IF NOT EXISTS t_id ON t (id);
         CREATE TABLE IF NOT EXISTS t (other int);
     """,
+    "type_and_function_renames": TOUCH + """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE DOMAIN score AS int CHECK (VALUE >= 0);
+        CREATE TYPE pair AS (a mood, b score);
+        CREATE TABLE t (m mood DEFAULT 'ok', s score, p pair, ms mood[]);
+        CREATE FUNCTION happy(m mood) RETURNS boolean LANGUAGE sql AS $$ SELECT m = 'ok' $$;
+        CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION touch();
+        ALTER TYPE mood RENAME TO feeling;
+        ALTER DOMAIN score RENAME TO points;
+        ALTER FUNCTION touch() RENAME TO stamp;
+        ALTER FUNCTION happy(feeling) RENAME TO glad;
+    """,
+    "view_moves_and_drops": """
+        CREATE SCHEMA reporting;
+        CREATE TABLE t (id int, n int);
+        CREATE VIEW base AS SELECT id, n FROM t;
+        CREATE VIEW top AS SELECT id FROM base WHERE n > 1;
+        CREATE VIEW other AS SELECT * FROM t;
+        ALTER VIEW base RENAME TO base_v;
+        ALTER VIEW top SET SCHEMA reporting;
+        CREATE MATERIALIZED VIEW counts AS SELECT count(*) AS n FROM base_v;
+        CREATE INDEX counts_n ON counts (n);
+        DROP VIEW base_v CASCADE;
+        ALTER TABLE t DROP COLUMN n CASCADE;
+    """,
+    "drop_sequence_and_policy_cascade": """
+        CREATE SEQUENCE s;
+        CREATE TABLE c (n bigint DEFAULT nextval('s'), m int DEFAULT 1);
+        DROP SEQUENCE s CASCADE;
+        CREATE TABLE a (id int PRIMARY KEY);
+        CREATE TABLE b (id int);
+        ALTER TABLE b ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY pb ON b USING (id IN (SELECT id FROM a));
+        CREATE POLICY keep ON b USING (id > 0);
+        DROP TABLE a CASCADE;
+    """,
+    "search_path_policies_and_views": """
+        CREATE SCHEMA app;
+        SET search_path = app, public;
+        CREATE TABLE members (org int, who text);
+        CREATE TABLE docs (id serial PRIMARY KEY, org int);
+        ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY by_org ON docs USING (org IN (SELECT m.org FROM members m
+            WHERE m.who = current_user));
+        CREATE VIEW doc_ids AS SELECT id FROM docs;
+        SET search_path = public;
+        CREATE TABLE members (org int, who text);
+        ALTER TABLE app.members RENAME COLUMN who TO member;
+        ALTER SEQUENCE app.docs_id_seq RENAME TO docs_seq;
+    """,
     "transaction_wrappers": """
         BEGIN;
         CREATE TABLE t (id int);
@@ -263,7 +313,20 @@ CASES: dict[str, str] = {
         END;
         START TRANSACTION;
         CREATE TABLE rolled_back (id int);
+        ALTER TABLE t DROP COLUMN n;
+        SET search_path TO nowhere;
         ROLLBACK;
+        BEGIN;
+        CREATE TABLE kept (id int);
+        SAVEPOINT a;
+        DROP TABLE kept;
+        ROLLBACK TO SAVEPOINT a;
+        ALTER TABLE kept ADD COLUMN n int;
+        SAVEPOINT b;
+        ALTER TABLE kept ADD COLUMN m int;
+        ROLLBACK TO b;
+        COMMIT;
+        CREATE TABLE after_commit (id int);
     """,
 }
 
@@ -300,3 +363,144 @@ def test_history_replays_to_the_servers_schema(
     assert not lines, "\n".join(lines)
     assert report["warnings"] == []
     assert code == 0
+
+
+#: A change made on the server after the history, and what the diff must report for it:
+#: the replay's fixes must not hide real drift.
+DRIFTS: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
+    "search_path_set": (
+        "CREATE FUNCTION public.now_utc() RETURNS timestamptz LANGUAGE sql AS $$ SELECT now() $$;"
+        "ALTER TABLE app.items ALTER COLUMN at SET DEFAULT public.now_utc();",
+        {("function", "public.now_utc()", "unexpected"),
+         ("column", "app.items.at", "changed")},
+    ),
+    "sequence_rename": (
+        "ALTER SEQUENCE t_id_seq2 RENAME TO t_id_seq3;",
+        {("sequence", "public.t_id_seq2", "missing"), ("sequence", "public.t_id_seq3", "unexpected"),
+         ("column", "public.t.id", "changed")},
+    ),
+    "table_set_schema": (
+        "ALTER TABLE archive.t SET SCHEMA public;",
+        {("table", "archive.t", "missing"), ("table", "public.t", "unexpected"),
+         ("sequence", "archive.t_id_seq", "missing"), ("sequence", "public.t_id_seq", "unexpected"),
+         ("constraint", "public.ref.ref_t_id_fkey", "changed"), ("view", "public.v", "changed")},
+    ),
+    "add_drop_column_cascade": (
+        "CREATE VIEW v AS SELECT a FROM t;",
+        {("view", "public.v", "unexpected")},
+    ),
+    "enum_add_and_rename_value": (
+        "ALTER TYPE mood ADD VALUE 'calm';",
+        {("enum", "public.mood", "changed")},
+    ),
+    "transaction_wrappers": (
+        "CREATE TABLE rolled_back (id int);",
+        {("table", "public.rolled_back", "unexpected")},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DRIFTS))
+def test_a_later_change_is_still_found(
+    case: str, pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    script = tmp_path / f"{case}.sql"
+    script.write_text(CASES[case])
+    dsn = make_db()
+    _apply(pg, dsn, script)
+    drift, expected = DRIFTS[case]
+    run_sql(dsn, drift)
+    code, report = _diff(run, script, dsn)
+    found = {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
+    assert found == expected, "\n".join(_lines(report))
+    assert code == 1
+
+
+def _warnings(report: dict) -> list[str]:
+    return [f"{w['object_type']} {w['name']}: {w['message']}" for w in report["warnings"]]
+
+
+def _history(server: Server, make_db: Callable[..., str], tmp_path: Path, text: str
+             ) -> tuple[Path, str]:
+    script = tmp_path / "history.sql"
+    script.write_text(text)
+    dsn = make_db(server=server)
+    _apply(server, dsn, script)
+    return script, dsn
+
+
+def test_do_block_is_reported_not_guessed(
+    pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    """The replay cannot run PL/pgSQL: what a DO block made is missing from the replay, and
+    the report says why rather than pretending the histories agree."""
+    script, dsn = _history(pg, make_db, tmp_path, """
+        CREATE TABLE t (id int);
+        DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'audit') THEN
+                EXECUTE 'CREATE TABLE audit (id int)';
+            END IF;
+        END $$;
+    """)
+    code, report = _diff(run, script, dsn)
+    assert _lines(report) == ["table public.audit unexpected None: None != None"]
+    assert _warnings(report) == ["do block DO: DO blocks are not executed by pgspec"]
+    assert report["warnings"][0]["location"].endswith(":3")
+    assert code == 1
+
+
+def test_drop_of_an_overloaded_function_keeps_calls_it_cannot_place(
+    any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    """``f(1)`` calls f(int), not the f(text) dropped, but telling overloads apart needs the
+    argument types the server infers; the replay keeps the default and says it could not
+    tell (here the server kept it too: no difference)."""
+    script, dsn = _history(any_pg, make_db, tmp_path, """
+        CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql AS $$ SELECT x $$;
+        CREATE FUNCTION f(x text) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        CREATE TABLE t (n int DEFAULT f(1));
+        DROP FUNCTION f(text) CASCADE;
+    """)
+    code, report = _diff(run, script, dsn)
+    assert _lines(report) == []
+    assert _warnings(report) == [
+        "column public.t.n: its default may call function public.f, which was dropped: "
+        "pgspec cannot tell which overload it calls and keeps it"]
+    assert code == 0
+
+
+def test_drop_column_cascade_reports_a_view_it_cannot_place(
+    pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    """A bare column beside a relation pgspec does not know (a system catalog here) may be
+    either's: the server dropped the view, the replay keeps it and says it could not tell."""
+    script, dsn = _history(pg, make_db, tmp_path, """
+        CREATE TABLE t (id int, n int);
+        CREATE VIEW v AS SELECT relname, n FROM t, pg_class;
+        ALTER TABLE t DROP COLUMN n CASCADE;
+    """)
+    code, report = _diff(run, script, dsn)
+    assert _lines(report) == ["view public.v missing None: None != None"]
+    assert _warnings(report) == [
+        "view public.v: may depend on column public.t.n, which was dropped: pgspec cannot "
+        "tell and keeps it"]
+    assert code == 1
+
+
+def test_set_schema_into_the_schemas_read_from_outside_is_reported(
+    pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    """With --schema app the replay keeps nothing of public, so a table moved from there
+    cannot be built: reported, not silently absent."""
+    script, dsn = _history(pg, make_db, tmp_path, """
+        CREATE SCHEMA app;
+        CREATE TABLE t (id int);
+        ALTER TABLE t SET SCHEMA app;
+    """)
+    code, out, err = run("diff", script, dsn, "--format", "json", "--schema", "app")
+    assert code == 1, err
+    report = json.loads(out)
+    assert _lines(report) == ["table app.t unexpected None: None != None"]
+    assert _warnings(report) == [
+        "object public.t: moved into schema 'app' from outside the schemas read, or never "
+        "created: not replayed"]
