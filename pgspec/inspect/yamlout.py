@@ -19,11 +19,11 @@ _C_EMITTER: type | None = getattr(yaml, "CSafeDumper", None)  # None: PyYAML wit
 FLOW_WIDTH = 100
 
 
-class Flow(dict):  # type: ignore[type-arg]
+class Flow(dict[str, Any]):
     """A mapping written on one line (``{type: uuid, primary_key: true}``) if it fits."""
 
 
-class FlowList(list):  # type: ignore[type-arg]
+class FlowList(list[Any]):
     """A list written on one line (``[free, pro]``)."""
 
 
@@ -103,11 +103,11 @@ def _bare(dumper: yaml.SafeDumper, value: Bare) -> yaml.Node:
     return dumper.represent_scalar(tag, str(value), style=None)
 
 
-def _block_map(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:  # type: ignore[type-arg]
+def _block_map(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.Node:
     return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=False)
 
 
-def _block_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:  # type: ignore[type-arg]
+def _block_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=False)
 
 

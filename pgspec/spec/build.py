@@ -19,6 +19,8 @@ has a module of its own, all recording into one BuildState (build_state):
 
 from __future__ import annotations
 
+from typing import Any
+
 from pgspec.catalog import Extension, Schema
 from pgspec.errors import PgspecError
 from pgspec.normalize.types import canonical_type
@@ -26,7 +28,7 @@ from pgspec.quoting import qualified
 from pgspec.spec import models as m
 from pgspec.spec import names
 from pgspec.spec.build_aggregates import build_aggregate
-from pgspec.spec.build_routines import build_routine
+from pgspec.spec.build_routines import RoutineKind, build_routine
 from pgspec.spec.build_state import BuildState, long_form
 from pgspec.spec.build_table_children import CHILD_BUILDERS
 from pgspec.spec.build_tables import build_table
@@ -70,8 +72,10 @@ class Builder(BuildState):
                     self.problem(pos.child("table"), exc.problem.message)
                     continue
                 builder(self, tschema, tname, name, value, pos, schema)
-        for kind, section in (("function", spec.functions), ("procedure", spec.procedures)):
-            for name, value in section.items():
+        routines: tuple[tuple[RoutineKind, dict[str, Any]], ...] = (
+            ("function", spec.functions), ("procedure", spec.procedures))
+        for kind, entries in routines:
+            for name, value in entries.items():
                 pos = root.at(f"{kind}s", name)
                 if isinstance(value, list):
                     for i, overload in enumerate(value):
@@ -80,8 +84,11 @@ class Builder(BuildState):
                     build_routine(self, kind, schema, name, value, pos)
         for name, value in spec.aggregates.items():
             pos = root.at("aggregates", name)
-            for i, overload in enumerate(value) if isinstance(value, list) else [(None, value)]:
-                build_aggregate(self, schema, name, overload, pos if i is None else pos.child(i))
+            if isinstance(value, list):
+                for i, overload in enumerate(value):
+                    build_aggregate(self, schema, name, overload, pos.child(i))
+            else:
+                build_aggregate(self, schema, name, value, pos)
 
     def _schemas(self, spec: m.FileIn, root: Pos) -> None:
         section = spec.schemas

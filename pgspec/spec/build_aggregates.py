@@ -7,7 +7,7 @@ function or a built-in), and to a sort operator, spelled as the catalog spells i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pgspec.catalog import Aggregate, Argument
 from pgspec.errors import PgspecError
@@ -40,7 +40,7 @@ def build_aggregate(b: BuildState, schema: str, name: str, spec: m.AggregateIn, 
         ordered = _aggregate_arguments(b, spec.order_by, schema, pos.child("order_by"))
     if arguments is None or ordered is None:
         return
-    kind = "normal"
+    kind: Literal["normal", "ordered_set", "hypothetical"] = "normal"
     direct = 0
     if spec.order_by is not None:
         kind = "hypothetical" if spec.hypothetical else "ordered_set"
@@ -76,7 +76,7 @@ def build_aggregate(b: BuildState, schema: str, name: str, spec: m.AggregateIn, 
     mstype = b.type_of(spec.mstype, schema, pos.child("mstype")) if spec.mstype is not None else None
     if stype is None or (spec.mstype is not None and mstype is None):
         return
-    default_modify = "read_only" if kind == "normal" else "read_write"
+    default_modify: Literal["read_only", "read_write"] = "read_only" if kind == "normal" else "read_write"
     sortop = None
     if spec.sortop is not None:
         sortop = _sortop(b, spec.sortop, pos.child("sortop"))
@@ -112,15 +112,19 @@ def _sortop(b: BuildState, text: str, pos: Pos) -> str | None:
     """``>`` or ``schema.op`` (or ``OPERATOR(schema.op)``) as the catalog spells a sort
     operator: bare for pg_catalog's."""
     import pglast
+    from pglast import ast
 
     source = text.strip()
     if "." in source and not source.upper().startswith("OPERATOR"):
         source = f"OPERATOR({source})"
     try:
         stmts = pglast.parse_sql(f"CREATE AGGREGATE a(int) (SFUNC = f, STYPE = int, SORTOP = {source})")
-        (option,) = [o for o in stmts[0].stmt.definition if o.defname == "sortop"]
+        stmt = stmts[0].stmt if len(stmts) == 1 else None
+        if not isinstance(stmt, ast.DefineStmt):
+            raise ValueError
+        (option,) = [o for o in stmt.definition or () if o.defname == "sortop"]
         parts = [n.sval for n in option.arg]
-        if len(stmts) != 1 or not 1 <= len(parts) <= 2:
+        if not 1 <= len(parts) <= 2:
             raise ValueError
     except (pglast.parser.ParseError, AttributeError, TypeError, ValueError):
         b.problem(pos, f"invalid sort operator {text!r}")

@@ -9,6 +9,8 @@ owns them; it is apart from tables because the column shorthand has rules of its
 
 from __future__ import annotations
 
+from functools import partial
+
 from pgspec import naming
 from pgspec.catalog import Column, Constraint, Sequence
 from pgspec.errors import PgspecError
@@ -64,7 +66,7 @@ def build_column(
     if default is not None and serial is None:
         b.sql_ok(lambda: sqlcheck.check_expression(default, "default"), pos.child("default"))
     if spec.generated is not None:
-        b.sql_ok(lambda: sqlcheck.check_expression(spec.generated, "generated"), pos.child("generated"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.generated, "generated"), pos.child("generated"))
     if spec.identity and (default is not None or spec.generated):
         b.problem(pos, f"identity column {name!r} cannot also have a default or generated expression")
     if spec.generated and default is not None:

@@ -9,7 +9,8 @@ its language (SQL parsed, PL/pgSQL compiled by pglast). Arguments are shared wit
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from pgspec.catalog import Argument, Function
 from pgspec.errors import PgspecError
@@ -18,6 +19,8 @@ from pgspec.spec import names, sqlcheck
 from pgspec.spec.build_state import BuildState
 from pgspec.spec.positions import Pos
 
+#: The catalog kind a routine entry builds (``functions:`` or ``procedures:``).
+RoutineKind = Literal["function", "procedure"]
 
 def build_argument(b: BuildState, value: Any, schema: str, apos: Pos) -> Argument | None:
     """One routine or aggregate argument, written as SQL text (``"p_days integer DEFAULT
@@ -38,7 +41,7 @@ def build_argument(b: BuildState, value: Any, schema: str, apos: Pos) -> Argumen
     return Argument(name=value.name, type=atype, mode=value.mode, default=value.default)
 
 
-def build_routine(b: BuildState, kind: str, schema: str, name: str, spec: Any, pos: Pos) -> None:
+def build_routine(b: BuildState, kind: RoutineKind, schema: str, name: str, spec: Any, pos: Pos) -> None:
     arguments: list[Argument] = []
     ok = True
     for i, value in enumerate(spec.arguments):
@@ -48,7 +51,7 @@ def build_routine(b: BuildState, kind: str, schema: str, name: str, spec: Any, p
             ok = False
             continue
         if not isinstance(value, str) and value.default is not None and not b.sql_ok(
-            lambda d=value.default: sqlcheck.check_expression(d, "default"), apos.child("default")
+            partial(sqlcheck.check_expression, value.default, "default"), apos.child("default")
         ):
             ok = False
         arguments.append(arg)

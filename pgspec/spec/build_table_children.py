@@ -8,7 +8,7 @@ declared in another file), while a table's own constraints are checked as it is 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from pgspec.catalog import Index, IndexKey, Policy, Trigger
@@ -36,7 +36,7 @@ def build_index(
         except PgspecError as exc:
             b.problem(epos, exc.problem.message)
     if spec.where is not None:
-        b.sql_ok(lambda: sqlcheck.check_expression(spec.where, "where"), pos.child("where"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.where, "where"), pos.child("where"))
     if len(keys) != len(spec.columns):
         return
     b.claim(b.relations, tschema, name, "index", pos, "relation")
@@ -116,7 +116,7 @@ def build_trigger(
         b.problem(pos.child("function"), f"a trigger function takes no declared arguments, got {spec.function!r}")
         return
     if spec.when is not None:
-        b.sql_ok(lambda: sqlcheck.check_expression(spec.when, "when"), pos.child("when"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.when, "when"), pos.child("when"))
     if spec.update_of and "update" not in spec.events:
         b.problem(pos.child("update_of"), "update_of needs 'update' among the events")
     obj = Trigger(
@@ -163,7 +163,7 @@ def build_policy(
     for field in ("using", "with_check"):
         text = getattr(spec, field)
         if text is not None:
-            b.sql_ok(lambda t=text, f=field: sqlcheck.check_expression(t, f), pos.child(field))
+            b.sql_ok(partial(sqlcheck.check_expression, text, field), pos.child(field))
     obj = Policy(
         schema=tschema,
         table=table,

@@ -7,6 +7,7 @@ generated check name). A sequence's ``owned_by`` column is checked once every fi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pgspec import naming
@@ -36,9 +37,9 @@ def build_domain(b: BuildState, schema: str, name: str, spec: m.DomainIn, pos: P
         checks.setdefault(naming.check_name(name, []), spec.check)
     for cname, expr in checks.items():
         cpos = pos.at("checks", cname) if cname in spec.checks else pos.child("check")
-        b.sql_ok(lambda e=expr: sqlcheck.check_expression(e, "check"), cpos)
+        b.sql_ok(partial(sqlcheck.check_expression, expr, "check"), cpos)
     if spec.default is not None:
-        b.sql_ok(lambda: sqlcheck.check_expression(spec.default, "default"), pos.child("default"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.default, "default"), pos.child("default"))
     if base is None:
         return
     obj = Domain(
@@ -93,7 +94,7 @@ def build_sequence(b: BuildState, schema: str, name: str, spec: m.SequenceIn, po
             parts = [schema, *parts]
         if len(parts) == 3:
             owned_by = qualified(*parts)
-            b.later.append(lambda p=parts, o=opos: _check_column_exists(b, p, o, "owned_by"))
+            b.later.append(partial(_check_column_exists, b, parts, opos, "owned_by"))
         elif parts:
             b.problem(opos, f"owned_by must be table.column, got {spec.owned_by!r}")
     # PostgreSQL's defaults: an ascending sequence starts at its minimum (1), a descending

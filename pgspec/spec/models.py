@@ -174,7 +174,7 @@ MatchIn = TypeAliasType("MatchIn", Annotated[Literal["simple", "full", "partial"
 
 class SchemaIn(In):
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -194,7 +194,7 @@ class ExternalIn(In):
 class EnumIn(In):
     values: list[str]
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -207,7 +207,7 @@ class DomainIn(In):
     #: One unnamed CHECK, named ``<domain>_check`` as PostgreSQL names it.
     check: SqlText | None = None
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -219,7 +219,7 @@ class AttributeIn(In):
 class CompositeIn(In):
     attributes: dict[str, by_shape(text=str, mapping=AttributeIn)]  # type: ignore[valid-type]
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -233,7 +233,7 @@ class SequenceIn(In):
     cycle: bool = False
     owned_by: str | None = None
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -263,7 +263,7 @@ class ColumnIn(In):
     generated: SqlText | None = None
     collation: str | None = None
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
 
 
 class PrimaryKeyIn(In):
@@ -384,7 +384,7 @@ class TableIn(In):
     triggers: dict[str, TriggerIn] = {}
     unlogged: bool = False
     partition_by: SqlText | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
     #: ``parent`` (SQL name) and its bound clause (``FOR VALUES ...`` or ``DEFAULT``).
     partition_of: str | None = None
@@ -404,7 +404,7 @@ class ViewIn(In):
     options: ViewOptionsIn = ViewOptionsIn()
     columns: list[str] = []
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -413,7 +413,7 @@ class MaterializedViewIn(In):
     with_data: bool = True
     columns: list[str] = []
     comment: str | None = None
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -444,7 +444,7 @@ class FunctionIn(In):
     set: dict[str, _SetValue] = {}  # type: ignore[valid-type]
     comment: str | None = None
     body: str
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -455,7 +455,7 @@ class ProcedureIn(In):
     set: dict[str, _SetValue] = {}  # type: ignore[valid-type]
     comment: str | None = None
     body: str
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 
@@ -494,7 +494,7 @@ class AggregateIn(In):
     parallel: Annotated[Literal["unsafe", "restricted", "safe"], Word] = "unsafe"
     comment: str | None = None
     #: EXECUTE on the aggregate, as on a function (PostgreSQL grants it ON FUNCTION).
-    grants: GrantsIn | None = None  # type: ignore[valid-type]
+    grants: GrantsIn | None = None
     owner: str | None = None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from pgspec.errors import Problem
 from pgspec.spec.models import SHAPE_TAGS
@@ -38,7 +39,7 @@ class Pos:
         if other.__class__ is not Pos:
             return NotImplemented
         return (self.file, self.node, self.line, self.origin) == (
-            other.file, other.node, other.line, other.origin  # type: ignore[attr-defined]
+            other.file, other.node, other.line, other.origin
         )
 
     def __hash__(self) -> int:
@@ -86,7 +87,7 @@ class Pos:
         return Problem(message, self.file, self.line)
 
 
-def _describe(error: dict[str, Any], key: Any) -> str:
+def _describe(error: ErrorDetails, key: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         if isinstance(key, str) and error.get("input") is None and ")" in key and "(" not in key:

@@ -13,6 +13,7 @@ grants are not compared.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ class _Build:
         self.problem(pos, f"unknown role {role!r}: privileges.roles lists {', '.join(sorted(known))}")
         return False
 
-    def overlay(self, acl: Acl, on: str, grants: dict[str, Any], pos: Pos, skip: set[str] = frozenset()) -> None:
+    def overlay(self, acl: Acl, on: str, grants: dict[str, Any], pos: Pos, skip: AbstractSet[str] = frozenset()) -> None:
         """Each role named replaces that role's entry of ``acl``."""
         for role, value in grants.items():
             if role in skip:
@@ -154,6 +155,13 @@ class _Build:
             s.owner_at = pos.child("owner").location
 
 
+def _overloads(pos: Pos, value: Any) -> list[tuple[Pos, Any]]:
+    """A routine or aggregate entry's overloads with where each is: a list's items, or the one."""
+    if isinstance(value, list):
+        return [(pos.child(i), item) for i, item in enumerate(value)]
+    return [(pos, value)]
+
+
 def _objects(spec: m.FileIn, root: Pos, functions: dict[str, Any], aggregates: dict[str, Any]) -> Iterator[_Object]:
     """Every object of one file that may hold grants or an owner."""
     schema = spec.schema_name
@@ -179,18 +187,13 @@ def _objects(spec: m.FileIn, root: Pos, functions: dict[str, Any], aggregates: d
         yield obj
     for kind, section in (("function", spec.functions), ("procedure", spec.procedures)):
         for name, value in section.items():
-            pos = root.at(f"{kind}s", name)
-            items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
-            for i, routine in items:
-                here = pos if i is None else pos.child(i)
+            for here, routine in _overloads(root.at(f"{kind}s", name), value):
                 func = functions.get(here.location)
                 if func is None:
                     continue
                 yield _Object(kind, schema, func.key, name, func.location, routine.owner, routine.grants, here)
     for name, value in spec.aggregates.items():
-        pos = root.at("aggregates", name)
-        for i, entry in list(enumerate(value)) if isinstance(value, list) else [(None, value)]:
-            here = pos if i is None else pos.child(i)
+        for here, entry in _overloads(root.at("aggregates", name), value):
             agg = aggregates.get(here.location)
             if agg is not None:
                 yield _Object("aggregate", schema, agg.key, name, agg.location, entry.owner, entry.grants, here)
@@ -230,8 +233,8 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
                 build.problem(pos.child("global"), "a global default privilege takes no 'schema'")
                 continue
             for target in DEFAULT_PRIVILEGES:
-                grants = getattr(entry, target)
-                if grants is None:
+                target_grants = getattr(entry, target)
+                if target_grants is None:
                     continue
                 here = pos.child(target)
                 if target == "schemas" and schema is not None:
@@ -240,7 +243,7 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
                 on = {"tables": "table", "sequences": "sequence", "functions": "function",
                       "types": "type", "schemas": "schema"}[target]
                 acl: Acl = builtin_default(on) if schema is None else {}
-                build.overlay(acl, on, grants, here)
+                build.overlay(acl, on, target_grants, here)
                 for rec in default_records(role, schema, target, acl):
                     rec = rec.model_copy(update={"location": here.child(rec.grantee).location})
                     if rec.key in defaults:

@@ -3,8 +3,9 @@
 The spec stores fragments as written (the differ compares them through ``normalize``); this
 module only proves each one parses as what it claims to be, by embedding it in a synthetic
 statement and checking the parse tree has exactly the expected shape (so ``1) FROM x WHERE (1``
-cannot pass as an expression). When ``pgspec.normalize.check_syntax`` exists it is preferred for
-expressions and queries, so the spec and the normaliser agree on what is valid SQL.
+cannot pass as an expression). Expressions and queries are checked by
+``pgspec.normalize.check_syntax``, the normaliser's own check, so the spec and the differ agree
+on what is valid SQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pglast
 from pglast import ast
 
 from pgspec.catalog import Argument
-from pgspec.errors import PgspecError, SqlError
+from pgspec.errors import SqlError
 from pgspec.quoting import quote
 
 
@@ -34,21 +35,6 @@ def _check_parses(sql: str, what: str, text: str) -> None:
         pglast.parser.parse_sql_json(sql)
     except pglast.parser.ParseError as exc:
         raise SqlError(f"invalid {what} {text.strip()!r}: {exc.args[0]}") from None
-
-
-def _shared(kind: str, text: str) -> bool:
-    """Run normalize.check_syntax when another module provides it; True if it handled ``text``."""
-    try:
-        from pgspec.normalize import check_syntax  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    try:
-        check_syntax(kind, text)
-    except PgspecError:
-        raise
-    except (TypeError, ValueError):  # a different signature than expected: fall back to the local check
-        return False
-    return True
 
 
 def only_target(stmt: ast.Node | None) -> ast.Node | None:
@@ -91,9 +77,10 @@ def parse_expression(text: str, what: str = "expression") -> ast.Node:
 
 def check_expression(text: str, what: str = "expression") -> None:
     """``text`` is one scalar expression; the message names the setting (``default``, ``where``)."""
+    from pgspec.normalize import check_syntax  # loaded once a spec holds SQL, not on import
+
     try:
-        if not _shared("expression", text):
-            parse_expression(text)
+        check_syntax("expression", text)
     except SqlError as exc:
         if what == "expression":
             raise
@@ -102,11 +89,9 @@ def check_expression(text: str, what: str = "expression") -> None:
 
 def check_query(text: str) -> None:
     """A view query: exactly one SELECT (or VALUES, or WITH ... SELECT)."""
-    if _shared("query", text):
-        return
-    stmts = _parse(text, "query", text)
-    if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
-        raise SqlError(f"invalid query {_short(text)!r}: write one SELECT statement")
+    from pgspec.normalize import check_syntax
+
+    check_syntax("query", text)
 
 
 def check_definition(text: str) -> None:

@@ -161,6 +161,8 @@ def _uses(
 ) -> list[_Use]:
     uses: list[_Use] = []
     for entry, line in zip(entries, entries.lines, strict=True):
+        name: Any
+        overrides: Any  # the user's YAML: checked to be a mapping below
         if isinstance(entry, str):
             name, overrides = entry, {}
         elif isinstance(entry, dict) and len(entry) == 1:

@@ -11,9 +11,10 @@ strings for the same reason.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -67,7 +68,15 @@ def _yaml12_resolvers() -> dict[str | None, list[tuple[str, Any]]]:
     return resolvers
 
 
-class _Positions:
+if TYPE_CHECKING:
+    # What the mixin below is mixed into, for the type checker; at run time it adds no base,
+    # so each loader's method order stays its own.
+    _Constructor = yaml.constructor.SafeConstructor
+else:
+    _Constructor = object
+
+
+class _Positions(_Constructor):
     """What a loader needs to record positions and refuse duplicate keys (mixed into a
     SafeLoader, and into the libyaml-fed loader below)."""
 
@@ -75,7 +84,7 @@ class _Positions:
 
     file_name: str = "<spec>"
 
-    def construct_yaml_map(self, node: yaml.MappingNode) -> Any:  # type: ignore[override]
+    def construct_yaml_map(self, node: yaml.MappingNode) -> Any:
         data = YamlMap()
         data.lines = {}
         data.line = node.start_mark.line + 1
@@ -99,19 +108,19 @@ class _Positions:
             data[key] = self.construct_object(value_node, deep=True)
             data.lines[key] = line
 
-    def construct_yaml_seq(self, node: yaml.SequenceNode) -> Any:  # type: ignore[override]
+    def construct_yaml_seq(self, node: yaml.SequenceNode) -> Any:
         data = YamlList()
         data.lines = [item.start_mark.line + 1 for item in node.value]
         data.line = node.start_mark.line + 1
         yield data
         data.extend(self.construct_object(item, deep=True) for item in node.value)
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         value = YamlInt(super().construct_yaml_int(node))
         value.text = node.value
         return value
 
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
         value = YamlFloat(super().construct_yaml_float(node))
         value.text = node.value
         return value
@@ -122,12 +131,15 @@ class _LineLoader(_Positions, yaml.SafeLoader):
 
 
 try:
-    from yaml.cyaml import CParser as _CParser
+    # types-PyYAML leaves out yaml.cyaml's CParser, which the module imports from yaml._yaml.
+    from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
+
+    _LIBYAML = True
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _CParser = None
+    _LIBYAML = False
 
 _FastLineLoader: Any = None
-if _CParser is not None:
+if _LIBYAML:
 
     class _FastLineLoader(  # type: ignore[no-redef]
         _Positions, yaml.composer.Composer, _CParser, yaml.constructor.SafeConstructor,
@@ -148,10 +160,11 @@ if _CParser is not None:
 
 for _loader in (_LineLoader, _FastLineLoader):
     if _loader is not None:
-        _loader.add_constructor("tag:yaml.org,2002:map", _Positions.construct_yaml_map)
-        _loader.add_constructor("tag:yaml.org,2002:seq", _Positions.construct_yaml_seq)
-        _loader.add_constructor("tag:yaml.org,2002:int", _Positions.construct_yaml_int)
-        _loader.add_constructor("tag:yaml.org,2002:float", _Positions.construct_yaml_float)
+        # The loader's own attributes, which are _Positions' methods (first in its order).
+        _loader.add_constructor("tag:yaml.org,2002:map", _loader.construct_yaml_map)
+        _loader.add_constructor("tag:yaml.org,2002:seq", _loader.construct_yaml_seq)
+        _loader.add_constructor("tag:yaml.org,2002:int", _loader.construct_yaml_int)
+        _loader.add_constructor("tag:yaml.org,2002:float", _loader.construct_yaml_float)
 
 
 class _NotPlain(Exception):
@@ -165,7 +178,7 @@ _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _PLAIN_DEPTH = 64
 
 _PlainReader: Any = None
-if _CParser is not None:
+if _LIBYAML:
 
     class _PlainReader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[no-redef]
         """libyaml's events turned straight into positioned data, without PyYAML's node graph.
@@ -208,7 +221,9 @@ if _CParser is not None:
                 return self._scalar(event)
             if depth >= _PLAIN_DEPTH:
                 raise _NotPlain
-            get_event, value_of, scalar = self.get_event, self._value, self._scalar
+            # libyaml's events always carry their marks (the stubs type them optional).
+            get_event: Callable[[], Any] = self.get_event
+            value_of, scalar = self._value, self._scalar
             if kind is _MapStart:
                 data = YamlMap()
                 lines: dict[Any, int] = {}
@@ -216,6 +231,7 @@ if _CParser is not None:
                 data.line = event.start_mark.line + 1
                 while True:
                     key_event = get_event()
+                    key_line = key_event.start_mark.line + 1
                     if type(key_event) is not _Scalar:
                         if type(key_event) is _MapEnd:
                             return data
@@ -234,7 +250,7 @@ if _CParser is not None:
                         data[key] = scalar(item)
                     else:
                         data[key] = value_of(item, depth + 1)
-                    lines[key] = key_event.start_mark.line + 1
+                    lines[key] = key_line
             if kind is _SeqStart:
                 items = YamlList()
                 item_lines: list[int] = []
