@@ -58,25 +58,6 @@ def default_traits() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(DEFAULT_TRAITS_YAML)
 
 
-def load_traits(path: str) -> dict[str, dict[str, Any]]:
-    """The ``traits:`` sections of a spec file or directory (e.g. schema/conventions.yaml)."""
-    from pathlib import Path
-
-    from pgspec.errors import SpecError
-
-    root = Path(path)
-    files = sorted(root.rglob("*.y*ml")) if root.is_dir() else [root]
-    found: dict[str, dict[str, Any]] = {}
-    for file in files:
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(f"cannot read traits from {str(file)!r}: {exc}") from None
-        if isinstance(data, dict) and isinstance(data.get("traits"), dict):
-            found.update(data["traits"])
-    return found
-
-
 @dataclass
 class Use:
     """One trait applied to one table, and what it took out of the table's entry."""

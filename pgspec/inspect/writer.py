@@ -69,7 +69,7 @@ class Writer(WriteState):
         super().__init__(catalog)
         self.group_size = group_size
         #: schema -> its file-level ``grants:`` (worked out before any entry is written).
-        self.class_grants: dict[str, Any] = {}
+        self.class_grants: dict[str, dict[str, Any]] = {}
 
     # ---------------------------------------------------------------- layout
 
@@ -171,9 +171,7 @@ class Writer(WriteState):
         if external:
             data["external"] = external
         for schema, spec in self.schema_file.items():
-            grants = self.class_grants.get(schema)
-            if grants is None:
-                grants = self.priv.class_grants(schema, self._grant_members(schema))
+            grants = self.class_grants[schema]
             if grants:
                 spec.data["grants"] = grants
         settings = self.priv.settings()

@@ -57,7 +57,6 @@ class BuildState:
 
     def __init__(self) -> None:
         self.objects: dict[str, dict[str, Any]] = {attr: {} for attr in set(_ATTR.values())}
-        self.places: dict[tuple[str, str], str] = {}
         self.externals: set[str] = set()
         self.problems: list[Problem] = []
         #: Checks that need every file: run by validate.run_checks.

@@ -8,7 +8,6 @@ than every alternative. The builder (build.py) turns validated models into Catal
 """
 
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
@@ -542,6 +541,3 @@ class FileIn(In):
     privileges: PrivilegesIn | None = None
     grants: FileGrantsIn | None = None
     default_privileges: by_shape(mapping=DefaultPrivilegesIn, listing=list[DefaultPrivilegesIn]) | None = None  # type: ignore[valid-type]
-
-
-Validator = Callable[[Any], Any]
