@@ -63,9 +63,9 @@ HINT_POLICY = ("a policy's unqualified names may resolve to the subquery's table
                "policy's own: compare through a server with --dev-db to be exact")
 HINT_DEFAULT = ("the server resolves function names and casts in defaults through search_path: "
                 "compare through a server with --dev-db to be exact")
-HINT_CASTS = ("the server adds the casts its operators need (an integer expression beside a "
-              "numeric, say), which pgspec infers for plain columns only: compare through a "
-              "server with --dev-db to be exact")
+HINT_CASTS = ("the server adds the casts its operators and functions need (an integer "
+              "expression beside a numeric, say), which pgspec infers from column types and "
+              "operators only: compare through a server with --dev-db to be exact")
 
 
 # --------------------------------------------------------------------------- servers
@@ -344,7 +344,19 @@ def _hint(d: Difference) -> str | None:
     if (d.object_type in ("view", "materialized_view") and d.attribute == "query"
             and len(texts) == 2 and _casts(texts[0]) != _casts(texts[1])):
         return HINT_CASTS
+    if ((d.object_type, d.attribute) in _CAST_EXPRESSIONS and len(texts) == 2
+            and _expression_casts(texts[0]) != _expression_casts(texts[1])):
+        return HINT_CASTS
     return None
+
+
+#: Expressions (object type, attribute) typed by their table's columns: one side writing
+#: more casts than the other is what the server added where pgspec could not infer it (a
+#: function's result or argument, a subquery's column; see normalize.typed).
+_CAST_EXPRESSIONS = frozenset({
+    ("constraint", "expression"), ("column", "generated"), ("column", "default"),
+    ("index", "where"), ("trigger", "when"), ("policy", "using"), ("policy", "with_check"),
+})
 
 
 def _walk(text: str, prefix: str = "") -> Iterator[Any]:
@@ -371,6 +383,23 @@ def _casts(query: str) -> int:
     from pglast import ast
 
     return sum(isinstance(n, ast.TypeCast) for n in _walk(query))
+
+
+def _expression_casts(expression: str) -> int:
+    """How many casts an expression's canonical form keeps. The casts the server puts on
+    every literal (``'a'::text``, ``(0)::numeric``) are gone from it, so a real change of a
+    constant gets no hint; a cast left on one side only is one pgspec could not infer."""
+    from pglast import ast
+
+    from pgspec.errors import SqlError
+    from pgspec.normalize.expressions import expression_tree
+    from pgspec.normalize.trees import nodes
+
+    try:
+        tree = expression_tree(expression)
+    except SqlError:
+        return 0
+    return sum(isinstance(n, ast.TypeCast) for n in nodes(tree))
 
 
 def _has_subquery(expression: str) -> bool:

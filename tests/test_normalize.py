@@ -632,3 +632,113 @@ def test_canonical_form_is_stable(case: Case) -> None:
 
     once = canonical(case.kind, case.hand_written)
     assert canonical(case.kind, once) == once
+
+
+# --------------------------------------------------------------------------- typed expressions
+
+#: Column kinds of a typical table (``normalize.typed.column_kinds``).
+KINDS = {"qty": "int4", "small": "int2", "big": "int8", "price": "numeric",
+         "ratio": "float8", "name": None}
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    ("qty * price >= 0", "(((qty)::numeric * price) >= (0)::numeric)"),
+    ("(qty + 1) * 1.5 > 0", "((((qty + 1))::numeric * 1.5) > (0)::numeric)"),
+    ("ratio * qty < 100", "((ratio * (qty)::double precision) < (100)::double precision)"),
+    ("price * ratio < 10", "(((price)::double precision * ratio) < (10)::double precision)"),
+    ("qty ^ 2 < 1000000",
+     "(((qty)::double precision ^ (2)::double precision) < (1000000)::double precision)"),
+    ("qty BETWEEN 0.5 AND 10", "(((qty)::numeric >= 0.5) AND (qty <= 10))"),
+    ("qty IS DISTINCT FROM price", "((qty)::numeric IS DISTINCT FROM price)"),
+    ("coalesce(qty, 0.5) > 0", "(COALESCE((qty)::numeric, 0.5) > (0)::numeric)"),
+    ("greatest(qty, price) < 1000", "(GREATEST((qty)::numeric, price) < (1000)::numeric)"),
+    ("CASE WHEN qty > 0 THEN qty ELSE price END > 1",
+     "(CASE WHEN (qty > 0) THEN (qty)::numeric ELSE price END > (1)::numeric)"),
+    ("small % qty = 0", "(((small)::integer % qty) = 0)"),
+    ("-qty * 1.5 < 0", "(((- qty))::numeric * 1.5 < (0)::numeric)"),
+    ("qty::int4 > 0 AND (qty + 1)::integer > big", "((qty > 0) AND ((qty + 1) > big))"),
+    ("new.qty * new.price > 1000", "CAST(new.qty AS numeric) * new.price > CAST(1000 AS numeric)"),
+])
+def test_typed_expressions_compare_equal(written: str, stored: str) -> None:
+    """The casts the server adds to numeric operands follow from the column types alone."""
+    from pgspec.normalize.typed import typed_equivalent
+
+    qualifiers = frozenset({"new", "old"})
+    assert not equivalent("expression", written, stored)  # the context-free form cannot tell
+    assert typed_equivalent(written, stored, KINDS, KINDS, qualifiers=qualifiers)
+    assert typed_equivalent(stored, written, KINDS, KINDS, qualifiers=qualifiers)
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    # Another cast than the implicit one is a real change.
+    ("qty * price >= 0", "(((qty)::bigint)::numeric * price) >= (0)::numeric"),
+    ("qty * price >= 0", "(((qty)::numeric(10,2) * price) >= (0)::numeric)"),
+    ("qty * price >= 0", "(((qty)::numeric * price) >= (1)::numeric)"),
+    ("qty * price >= 0", "(((big)::numeric * price) >= (0)::numeric)"),
+    ("ratio * qty < 100", "((ratio * (qty)::numeric) < (100)::double precision)"),
+    ("qty * 2 > 0", "(((qty)::numeric * (2)::numeric) > 0)"),
+    ("big > qty", "(big > (qty)::bigint)"),  # int48gt exists: the cast is the user's
+    ("qty > 0", "((qty)::smallint > 0)"),
+    ("price > 0", "((price)::numeric(10,2) > 0)"),
+    # Types pgspec does not know are never guessed: as written.
+    ("abs(qty) * 1.5 < 100", "(((abs(qty))::numeric * 1.5) < (100)::numeric)"),
+    ("name * price > 0", "(((name)::numeric * price) > (0)::numeric)"),
+    ("other * price > 0", "(((other)::numeric * price) > (0)::numeric)"),
+    ("x.qty * price > 0", "(((x.qty)::numeric * price) > (0)::numeric)"),
+    ("EXISTS (SELECT 1 FROM m WHERE qty * 1.5 > 1)",
+     "EXISTS (SELECT 1 FROM m WHERE (qty)::numeric * 1.5 > 1)"),
+])
+def test_typed_expressions_keep_real_changes(written: str, stored: str) -> None:
+    from pgspec.normalize.typed import typed_equivalent
+
+    assert not typed_equivalent(written, stored, KINDS, KINDS, qualifiers=frozenset({"t"}))
+
+
+def test_typed_expressions_use_each_sides_own_types() -> None:
+    """A column that is numeric on one side needs no cast there: each side is typed with its
+    own table, and a type change never makes two different expressions equal."""
+    from pgspec.normalize.typed import typed_equivalent
+
+    numeric_qty = {**KINDS, "qty": "numeric"}
+    stored = "(((qty)::numeric * price) >= (0)::numeric)"
+    assert typed_equivalent("qty * price >= 0", stored, KINDS, KINDS)
+    assert not typed_equivalent("qty * price >= 0", stored, numeric_qty, numeric_qty)
+    assert not typed_equivalent("qty * price >= 0", "qty * price >= 0", KINDS, numeric_qty)
+
+
+def test_typed_expression_with_an_ambiguous_qualifier_stays_as_written() -> None:
+    """``t.qty`` where ``t`` is the table and also a column (a composite's field?) is not
+    guessed."""
+    from pgspec.normalize.typed import typed_equivalent
+
+    kinds = {**KINDS, "t": None}
+    stored = "(((t.qty)::numeric * price) > (0)::numeric)"
+    assert typed_equivalent("t.qty * price > 0", stored, KINDS, KINDS, qualifiers=frozenset({"t"}))
+    assert not typed_equivalent("t.qty * price > 0", stored, kinds, kinds,
+                                qualifiers=frozenset({"t"}))
+
+
+def test_typed_comparison_raises_for_invalid_sql() -> None:
+    from pgspec.normalize.typed import typed_equivalent
+
+    with pytest.raises(SqlError):
+        typed_equivalent("qty *", "qty", KINDS, KINDS)
+
+
+def test_clean_diff_never_types_expressions(tmp_path) -> None:
+    """The typed comparison is reached only from a changed expression: a diff of two equal
+    catalogs does not import it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "s.sql"
+    script.write_text("CREATE TABLE t (qty integer, price numeric, CHECK (qty * price > 0));\n")
+    code = (
+        "import sys\n"
+        "from pgspec.sources.sql import read_sql\n"
+        "from pgspec.diff import diff\n"
+        f"c = read_sql([{str(script)!r}])\n"
+        "assert diff(c, read_sql([" + repr(str(script)) + "])) == []\n"
+        "assert 'pgspec.normalize.typed' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

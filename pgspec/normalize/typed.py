@@ -1,0 +1,394 @@
+"""Expressions compared with the casts parse analysis adds to their numeric operands.
+
+The server stores an expression after parse analysis has chosen every operator, and an
+operator needs operands of its own input types: ``qty * price`` (integer times numeric) finds
+no ``integer * numeric`` operator, so ``func_select_candidate`` (parse_func.c) picks
+``numeric * numeric`` (the candidate with the most exact matches, then the preferred type of
+the category) and ``make_op`` wraps ``qty`` in the implicit coercion ``int4 -> numeric``.
+ruleutils prints an implicit coercion only where it is an operand of an operator or an
+argument of a function (``get_rule_expr_paren(..., showimplicit = true)``), which is every place
+it appears here: ``pg_get_expr`` answers ``((qty)::numeric * price)``. Written as people write
+it, the expression says ``qty * price``; the context-free canonical form
+(``normalize.expressions``) cannot tell whether ``qty`` is an integer and keeps the cast.
+
+Here each side's expression is read with the column types of the table it belongs to (its own
+catalog's, as ``normalize.views`` reads a view against its own relations), and the casts the
+server adds are added where they follow from those types alone:
+
+* an integer (``smallint``, ``integer``, ``bigint``) beside a ``numeric`` under ``+ - * / %``
+  or a comparison (and ``IS [NOT] DISTINCT FROM``, ``NULLIF``, ``BETWEEN``, which parse
+  analysis turns into the ``=``, ``<=`` and ``>=`` operators: ``transformAExprDistinct``,
+  ``transformAExprNullIf``, ``transformAExprBetween``) becomes ``numeric``; an integer or a
+  numeric beside a ``double precision`` becomes ``double precision`` (no operator mixes them,
+  and float8's is the preferred candidate; numeric -> float8 is implicit, the reverse is not);
+* ``^`` exists for ``numeric`` and ``double precision`` only: integers become ``double
+  precision`` (the preferred type), beside a numeric they become ``numeric``;
+* ``%`` exists for each integer width on its own (``int2mod``, ``int4mod``, ``int8mod``; no
+  cross-width operator): the narrower integer is widened;
+* integers of different widths under the other operators need no cast: ``int48pl``,
+  ``int24lt`` and their kin exist;
+* ``COALESCE``, ``GREATEST``/``LEAST`` and ``CASE`` results take the common type
+  (``select_common_type``: int2 -> int4 -> int8 -> numeric -> float8, each implicitly castable
+  to the next and not back), and every argument of another type is cast to it.
+
+An expression's type is known for columns of those types, numeric constants (``1`` is an
+integer, ``1.5`` and a number beyond bigint are numeric, ``10000000000`` is a bigint: ``make_const``),
+explicit casts to those types and the operators above; anything else (a function's result, a
+column of another type, a subquery) is unknown, and nothing is cast around it: the expression
+is compared as written there. Subqueries are left entirely as written (their columns belong to
+their own FROM items). A name that could be a table's column or a qualified one (``t.x`` where
+``t`` is both the table and a column) raises ``_Uncertain`` and the whole expression is compared
+as written. Adding a cast the server would add never changes what the expression means (the
+same ``pg_cast`` function runs, implicit or explicit), so two expressions equal after it are
+equal on the server; one whose types differ (a real change) keeps a different tree.
+
+This assumes the built-in operators of those types: a user-defined ``integer * numeric``
+operator would be chosen over the cast (pgspec does not model operators). Casts on constants
+need nothing here: the canonical form drops ``(0)::numeric`` on both sides already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import pglast
+from pglast import ast, enums
+
+from pgspec.catalog import Catalog, Column, Difference, IndexKey, Table
+from pgspec.normalize.expressions import (
+    _deparse,
+    _expand_between,
+    _rewrite,
+    expression_tree,
+)
+from pgspec.normalize.types import internal_type_name
+from pgspec.quoting import qualified
+
+__all__ = ["CAST_ATTRIBUTES", "column_kinds", "typed_equivalent", "unsettled"]
+
+
+class _Uncertain(Exception):
+    """A name whose meaning cannot be told for certain: the expression stays as written."""
+
+
+#: Rank of each numeric type in ``select_common_type``'s implicit-cast chain.
+_RANK = {"int2": 0, "int4": 1, "int8": 2, "numeric": 3, "float8": 4}
+_INTEGERS = frozenset({"int2", "int4", "int8"})
+#: Kinds that never carry a type modifier.
+_UNMODIFIED = _INTEGERS | {"float8"}
+#: The type of a string literal or NULL: resolved to the other operand's type, never cast.
+_UNKNOWN = "unknown"
+_BOOL = "bool"
+
+_ARITHMETIC = frozenset({"+", "-", "*", "/"})
+_COMPARISONS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">="})
+
+#: Canonical column types (``Column.type``) whose operand casts are modelled.
+_COLUMN_KINDS = {"smallint": "int2", "integer": "int4", "bigint": "int8",
+                 "numeric": "numeric", "double precision": "float8"}
+
+#: Difference attributes holding an expression a table's columns type, by object kind.
+CAST_ATTRIBUTES = frozenset({"expression", "generated", "where", "keys", "when", "using",
+                             "with_check"})
+
+
+def column_kinds(columns: Iterable[Column]) -> dict[str, str | None]:
+    """Each column's numeric kind (``int4``, ``numeric``, ...), None for other types; every
+    column of the table is present, so a name missing from it is no column of the table."""
+    return {c.name: _COLUMN_KINDS.get(c.type.split("(", 1)[0]) for c in columns}
+
+
+def _cast(node: Any, kind: str) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(
+        names=(ast.String(sval="pg_catalog"), ast.String(sval=kind)), typemod=-1))
+
+
+def _is_constant(node: Any) -> bool:
+    return isinstance(node, ast.A_Const)
+
+
+class _Typer:
+    """Types an expression's numeric operands bottom-up, adding the casts parse analysis adds
+    (see the module docstring); ``visit`` returns the node (perhaps replaced) and its kind."""
+
+    def __init__(self, kinds: Mapping[str, str | None], qualifiers: frozenset[str]) -> None:
+        self.kinds = kinds
+        self.qualifiers = qualifiers
+
+    def visit(self, node: Any) -> tuple[Any, str | None]:
+        if isinstance(node, tuple | list):
+            return tuple(self.visit(n)[0] for n in node), None
+        if not isinstance(node, ast.Node):
+            return node, None
+        handler = getattr(self, "visit_" + type(node).__name__, None)
+        if handler is not None:
+            return handler(node)
+        self.children(node)
+        return node, None
+
+    def children(self, node: ast.Node) -> None:
+        for attr in node:
+            value = getattr(node, attr)
+            if isinstance(value, ast.Node | tuple | list):
+                setattr(node, attr, self.visit(value)[0])
+
+    # -- leaves
+
+    def visit_A_Const(self, node: Any) -> tuple[Any, str | None]:
+        if node.isnull or isinstance(node.val, ast.String):
+            return node, _UNKNOWN
+        if isinstance(node.val, ast.Integer):
+            return node, "int4"
+        if isinstance(node.val, ast.Float):
+            text = node.val.fval or ""
+            if text[:2].lower() not in ("0x", "0o", "0b") and any(c in text for c in ".eE"):
+                return node, "numeric"
+            try:
+                number = int(text, 0) if text[:2].lower() in ("0x", "0o", "0b") else int(text)
+            except ValueError:
+                return node, None
+            return node, "int8" if number < 2**63 else "numeric"
+        if isinstance(node.val, ast.Boolean):
+            return node, _BOOL
+        return node, None
+
+    def visit_ColumnRef(self, node: Any) -> tuple[Any, str | None]:
+        fields = node.fields
+        names = [getattr(f, "sval", None) for f in fields]
+        if len(names) == 1 and names[0] is not None:
+            return node, self.kinds.get(names[0])
+        if len(names) == 2 and None not in names and names[0] in self.qualifiers:
+            if names[0] in self.kinds:
+                raise _Uncertain(names[0])  # the table's name, and a column's
+            return node, self.kinds.get(names[1])  # type: ignore[arg-type]
+        return node, None
+
+    def visit_SubLink(self, node: Any) -> tuple[Any, str | None]:
+        return node, None  # its columns are its own FROM items': left as written
+
+    def visit_TypeCast(self, node: Any) -> tuple[Any, str | None]:
+        node.arg, inner = self.visit(node.arg)
+        internal = internal_type_name(node.typeName)
+        scalar = not node.typeName.arrayBounds
+        if scalar and internal == inner and internal in _UNMODIFIED and not node.typeName.typmods:
+            # ``qty::integer`` on an integer: coerce_type returns the node itself (same type)
+            # and coerce_type_typmod adds nothing (typmod -1 on both), so the server prints
+            # ``qty``. A numeric keeps its cast (a column's typmod may differ: RelabelType).
+            return node.arg, inner
+        return node, internal if scalar and internal in _RANK else None
+
+    # -- operators
+
+    def visit_A_Expr(self, node: Any) -> tuple[Any, str | None]:
+        kind = node.kind
+        if kind in (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_NOT_BETWEEN):
+            # Two comparisons, each typed on its own: ``(qty)::numeric >= 0.5 AND qty <= 10``.
+            node.lexpr = self.visit(node.lexpr)[0]
+            return self.visit(_expand_between(node))[0], _BOOL
+        op = getattr(node.name[-1], "sval", None) if node.name else None
+        if kind == enums.A_Expr_Kind.AEXPR_OP and node.lexpr is None:
+            node.rexpr, inner = self.visit(node.rexpr)
+            return node, inner if op in ("-", "+") and inner in _RANK else None
+        if kind in (enums.A_Expr_Kind.AEXPR_DISTINCT, enums.A_Expr_Kind.AEXPR_NOT_DISTINCT,
+                    enums.A_Expr_Kind.AEXPR_NULLIF):
+            op = "="  # parse analysis resolves these through the = operator
+        elif kind != enums.A_Expr_Kind.AEXPR_OP or len(node.name) != 1:
+            self.children(node)
+            return node, None
+        node.lexpr, left = self.visit(node.lexpr)
+        node.rexpr, right = self.visit(node.rexpr)
+        target = _operator_input(op, left, right)
+        if target is not None:
+            if left != target and left in _RANK and not _is_constant(node.lexpr):
+                node.lexpr = _cast(node.lexpr, target)
+            if right != target and right in _RANK and not _is_constant(node.rexpr):
+                node.rexpr = _cast(node.rexpr, target)
+        if kind == enums.A_Expr_Kind.AEXPR_NULLIF:
+            return node, None
+        if op in _COMPARISONS or kind != enums.A_Expr_Kind.AEXPR_OP:
+            return node, _BOOL
+        if left in _RANK and right in _RANK:
+            # int2 + int4 is int4 (int24pl): the wider kind, or the operator's after a cast.
+            return node, target or max(left, right, key=_RANK.__getitem__)  # type: ignore[arg-type]
+        if left == _UNKNOWN and right in _RANK:
+            return node, right
+        if right == _UNKNOWN and left in _RANK:
+            return node, left
+        return node, None
+
+    def _common(self, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+        """``select_common_type`` over numeric kinds: every argument of another kind cast."""
+        typed = [self.visit(v) for v in values]
+        kinds = {k for _, k in typed if k != _UNKNOWN}
+        if not kinds or not kinds <= _RANK.keys():
+            return tuple(n for n, _ in typed), None
+        target = max((k for k in kinds if k is not None), key=_RANK.__getitem__)
+        return tuple(_cast(n, target) if k in _RANK and k != target and not _is_constant(n)
+                     else n for n, k in typed), target
+
+    def visit_CoalesceExpr(self, node: Any) -> tuple[Any, str | None]:
+        node.args, kind = self._common(tuple(node.args))
+        return node, kind
+
+    def visit_MinMaxExpr(self, node: Any) -> tuple[Any, str | None]:
+        node.args, kind = self._common(tuple(node.args))
+        return node, kind
+
+    def visit_CaseExpr(self, node: Any) -> tuple[Any, str | None]:
+        if node.arg is not None:  # CASE x WHEN v: comparisons left as written
+            self.children(node)
+            return node, None
+        whens = list(node.args)
+        for when in whens:
+            when.expr = self.visit(when.expr)[0]
+        results = tuple(w.result for w in whens)
+        has_default = node.defresult is not None
+        if has_default:
+            results += (node.defresult,)
+        typed, kind = self._common(results)
+        for when, result in zip(whens, typed, strict=False):
+            when.result = result
+        if has_default:
+            node.defresult = typed[-1]
+        return node, kind
+
+
+def _operator_input(op: str | None, left: str | None, right: str | None) -> str | None:
+    """The input type of the built-in operator ``op`` resolves to for these operand kinds,
+    when parse analysis must cast an operand to reach it; None when no cast is needed or
+    the kinds are not both known numeric ones."""
+    if left not in _RANK or right not in _RANK:
+        return None
+    wider = left if _RANK[left] >= _RANK[right] else right  # type: ignore[index]
+    if op == "^":
+        return "numeric" if wider == "numeric" else "float8"
+    if op == "%":
+        return None if wider == "float8" else wider  # no float8 % operator: left as written
+    if op in _ARITHMETIC or op in _COMPARISONS:
+        if left in _INTEGERS and right in _INTEGERS:
+            return None  # cross-width integer operators exist
+        return wider
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _typed_tree(text: str, kinds: tuple[tuple[str, str | None], ...],
+                qualifiers: frozenset[str]) -> ast.Node:
+    plain = expression_tree(text)  # validates the text, and is the answer when uncertain
+    select: Any = pglast.parse_sql(f"SELECT {text.strip()}")[0].stmt
+    node = select.targetList[0].val
+    try:
+        node = _Typer(dict(kinds), qualifiers).visit(node)[0]
+    except _Uncertain:
+        return plain
+    return _rewrite(node, None)
+
+
+def typed_equivalent(a: str, b: str, a_kinds: Mapping[str, str | None],
+                     b_kinds: Mapping[str, str | None], *,
+                     qualifiers: frozenset[str] = frozenset()) -> bool:
+    """Whether two expressions mean the same once each side's numeric operands carry the
+    casts parse analysis adds, with its own table's column kinds (``column_kinds``).
+
+    ``qualifiers`` are the names a column may be qualified with (the table's; ``new`` and
+    ``old`` in a trigger's WHEN). Raises ``SqlError`` for text that is not an expression.
+    """
+    tree_a = _typed_tree(a, tuple(sorted(a_kinds.items())), qualifiers)
+    tree_b = _typed_tree(b, tuple(sorted(b_kinds.items())), qualifiers)
+    if tree_a == tree_b:
+        return True
+    return _deparse(tree_a, "expression", a) == _deparse(tree_b, "expression", b)
+
+
+# --------------------------------------------------------------------------- the differ's hook
+
+
+def unsettled(found: list[Difference], expected: Catalog, actual: Catalog) -> list[Difference]:
+    """The differences left once expressions are compared with their tables' column types.
+
+    The differ compares expressions without context (cheap, and enough for nearly all); a
+    changed CHECK, generated column, index key or predicate, policy or trigger WHEN that may
+    differ only by the casts the server added is compared again here, each side with its own
+    catalog's table. Everything else is kept as found.
+    """
+    columns: dict[str, tuple[Table, Table]] | None = None
+    kept = []
+    for d in found:
+        if d.change != "changed" or d.attribute not in CAST_ATTRIBUTES:
+            kept.append(d)
+            continue
+        if d.object_type == "column":
+            if columns is None:
+                columns = _columns(expected, actual)
+            pair = columns.get(d.name)
+            settled = pair is not None and _column_settled(d, *pair)
+        else:
+            settled = _child_settled(d, expected, actual)
+        if not settled:
+            kept.append(d)
+    return kept
+
+
+def _columns(expected: Catalog, actual: Catalog) -> dict[str, tuple[Table, Table]]:
+    """Column keys (as the differ names them) -> the table on each side."""
+    out = {}
+    for key, table in expected.tables.items():
+        other = actual.tables.get(key)
+        if other is not None:
+            for col in table.columns:
+                out[qualified(table.schema_name, table.name, col.name)] = (table, other)
+    return out
+
+
+def _column_settled(d: Difference, expected: Table, actual: Table) -> bool:
+    if d.attribute != "generated" or not isinstance(d.expected, str) or not isinstance(
+            d.actual, str):
+        return False
+    return typed_equivalent(d.expected, d.actual, column_kinds(expected.columns),
+                            column_kinds(actual.columns),
+                            qualifiers=frozenset({expected.name}))
+
+
+def _child_settled(d: Difference, expected: Catalog, actual: Catalog) -> bool:
+    kind = d.object_type
+    if kind not in ("constraint", "index", "trigger", "policy"):
+        return False
+    a, b = expected.objects(kind).get(d.name), actual.objects(kind).get(d.name)
+    if a is None or b is None:
+        return False
+    table_a, table_b = expected.tables.get(a.table_key), actual.tables.get(b.table_key)
+    if table_a is None or table_b is None:
+        return False
+    kinds_a, kinds_b = column_kinds(table_a.columns), column_kinds(table_b.columns)
+    qualifiers = frozenset({"new", "old"} if kind == "trigger" else {table_a.name})
+    if d.attribute == "keys":
+        return _keys_settled(a.keys, b.keys, kinds_a, kinds_b, qualifiers)
+    attribute = d.attribute or ""
+    x, y = getattr(a, attribute, None), getattr(b, attribute, None)
+    if not isinstance(x, str) or not isinstance(y, str):
+        return False
+    return typed_equivalent(x, y, kinds_a, kinds_b, qualifiers=qualifiers)
+
+
+def _keys_settled(a: list[IndexKey], b: list[IndexKey], kinds_a: Mapping[str, str | None],
+                  kinds_b: Mapping[str, str | None], qualifiers: frozenset[str]) -> bool:
+    """Index keys equal but for expressions equal with their casts (an index expression is
+    typed like any other: ``DefineIndex`` runs ``transformExpr`` on it)."""
+    if len(a) != len(b):
+        return False
+    from pgspec.normalize.compare import equivalent
+
+    for x, y in zip(a, b, strict=True):
+        if x.model_copy(update={"expression": None}) != y.model_copy(
+                update={"expression": None}):
+            return False
+        if x.expression == y.expression:
+            continue
+        if x.expression is None or y.expression is None:
+            return False
+        if not (equivalent("expression", x.expression, y.expression) or typed_equivalent(
+                x.expression, y.expression, kinds_a, kinds_b, qualifiers=qualifiers)):
+            return False
+    return True
