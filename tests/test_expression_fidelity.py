@@ -14,9 +14,12 @@ once. For each shape:
 * a real change of the expression (another constant, operator or column) is reported:
   canonicalisation must never hide a difference.
 
-Shapes pgspec cannot compare equal honestly (offline, without the server's type resolution)
-are listed in ``KNOWN`` with the reason, and their current behaviour, the difference reported,
-is asserted explicitly (no xfail): the day one compares equal, the test says so.
+Shapes pgspec cannot compare equal honestly (offline, without the server's function
+signatures) are listed in ``KNOWN`` with the reason, and their current behaviour is asserted
+explicitly (no xfail): the difference is reported, with a hint to use ``--dev-db``; the day one
+compares equal, the test says so. The whole matrix also goes through the command line
+(``pgspec diff schema.sql DSN``), and a spec holding the typed shapes through ``pgspec diff
+schema/ DSN``.
 """
 
 from __future__ import annotations
@@ -522,3 +525,65 @@ def test_cli_diff_of_the_script(any_pg: Server, make_db: Callable[..., str], run
     assert code == (1 if KNOWN else 0)
     # Each leftover tells the user how to settle it.
     assert all("--dev-db" in d.get("hint", "") for d in report["differences"]), out
+
+
+LEDGER_SQL = """
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RETURN NEW; END $$;
+CREATE TABLE ledger (id bigint PRIMARY KEY, qty integer NOT NULL, price numeric NOT NULL,
+    ratio double precision, amount numeric(12,2),
+    total numeric GENERATED ALWAYS AS (price * qty) STORED,
+    CONSTRAINT ledger_positive CHECK ((qty + 1) * 1.5 > 0 AND qty BETWEEN 0.5 AND 1000),
+    CONSTRAINT ledger_ratio CHECK (ratio * qty < 100));
+CREATE INDEX ledger_big ON ledger ((qty * price)) WHERE qty > 1.5;
+ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ledger_small ON ledger FOR SELECT USING (qty * price < 1000);
+CREATE TRIGGER ledger_touch BEFORE UPDATE ON ledger FOR EACH ROW
+    WHEN (NEW.qty * NEW.price > OLD.qty * OLD.price) EXECUTE FUNCTION touch();
+"""
+
+LEDGER_YAML = """
+schema: public
+external:
+  functions: ["touch()"]
+tables:
+  ledger:
+    columns:
+      id: {type: bigint, primary_key: true}
+      qty: {type: integer, not_null: true}
+      price: {type: numeric, not_null: true}
+      ratio: double precision
+      amount: numeric(12,2)
+      total: {type: numeric, generated: "price * qty"}
+    checks:
+      ledger_positive: "(qty + 1) * 1.5 > 0 AND qty BETWEEN 0.5 AND 1000"
+      ledger_ratio: "ratio * qty < 100"
+    indexes:
+      ledger_big: {columns: ["(qty * price)"], where: "qty > 1.5"}
+    rls: true
+    policies:
+      ledger_small: {command: select, using: "qty * price < 1000"}
+    triggers:
+      ledger_touch:
+        timing: before
+        events: [update]
+        when: "NEW.qty * NEW.price > OLD.qty * OLD.price"
+        function: touch
+"""
+
+
+def test_spec_compares_equal_to_the_server(any_pg: Server, make_db: Callable[..., str],
+                                           run: Run, tmp_path: Path) -> None:
+    """A spec holds the expressions as written too: ``pgspec diff schema/ DSN`` finds
+    nothing, and a real change (another constant in the typed CHECK) is reported."""
+    dsn = make_db(server=any_pg)
+    any_pg.execute(dsn, LEDGER_SQL)
+    spec = tmp_path / "schema"
+    spec.mkdir()
+    (spec / "ledger.yaml").write_text(LEDGER_YAML)
+    code, out, err = run("diff", spec, dsn, "--schema", "public", "--format", "json")
+    assert (code, json.loads(out)["differences"]) == (0, []), err
+    (spec / "ledger.yaml").write_text(LEDGER_YAML.replace("* 1.5 > 0", "* 1.5 > 1"))
+    code, out, err = run("diff", spec, dsn, "--schema", "public", "--format", "json")
+    found = [(d["name"], d["attribute"]) for d in json.loads(out)["differences"]]
+    assert (code, found) == (1, [("public.ledger.ledger_positive", "expression")]), err
