@@ -301,6 +301,31 @@ CASES: dict[str, str] = {
         ALTER TABLE app.members RENAME COLUMN who TO member;
         ALTER SEQUENCE app.docs_id_seq RENAME TO docs_seq;
     """,
+    "drop_parents_and_types": """
+        CREATE TABLE p (id int) PARTITION BY RANGE (id);
+        CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);
+        CREATE TABLE parent (id int);
+        CREATE TABLE child (n int) INHERITS (parent);
+        CREATE TABLE other (id int);
+        DROP TABLE p;
+        DROP TABLE parent CASCADE;
+        CREATE TYPE mood AS ENUM ('ok');
+        CREATE DOMAIN mood_d AS mood;
+        CREATE TABLE t (id int, m mood, ms mood[], d mood_d);
+        CREATE FUNCTION f(m mood) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        CREATE FUNCTION g() RETURNS mood LANGUAGE sql AS $$ SELECT 'ok'::mood $$;
+        DROP TYPE mood CASCADE;
+    """,
+    "drop_schema_cascade": """
+        CREATE SCHEMA lib;
+        CREATE TYPE lib.mood AS ENUM ('ok');
+        CREATE FUNCTION lib.one() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+        CREATE TABLE lib.t (id int PRIMARY KEY);
+        CREATE TABLE u (m lib.mood, n int DEFAULT lib.one(), t_id int REFERENCES lib.t, k int);
+        CREATE VIEW v AS SELECT id FROM lib.t;
+        CREATE VIEW w AS SELECT k FROM u;
+        DROP SCHEMA lib CASCADE;
+    """,
     "transaction_wrappers": """
         BEGIN;
         CREATE TABLE t (id int);

@@ -19,7 +19,9 @@ from pgspec.sources.replay import privileges, renames, tables
 from pgspec.sources.replay.resolve import Moved, references_to
 from pgspec.sources.replay.state import State
 
-__all__ = ["drop_column_dependents", "drop_relation_dependents", "drop_routine_dependents"]
+__all__ = ["drop_column_dependents", "drop_object", "drop_relation_dependents", "drop_routine",
+           "drop_routine_dependents", "drop_schema_contents", "drop_stored",
+           "drop_type_dependents"]
 
 #: Object types whose dependency on a dropped column is automatic (no CASCADE needed).
 _AUTO = frozenset({"constraint", "index"})
@@ -29,6 +31,19 @@ _PLURALS = {"constraint": "constraints", "index": "indexes", "trigger": "trigger
 
 def drop_object(state: State, object_type: str, key: str) -> None:
     """Drop one dependent (a view or materialized view with its own dependents in turn)."""
+    if object_type == "domain":
+        if key in state.objects["domains"]:
+            drop_stored(state, "domains", key, cascade=True)
+        return
+    if object_type == "function":
+        fn = state.objects["functions"].get(key)
+        if fn is not None:
+            # Called once per function: an overload dropped earlier no longer makes it ambiguous.
+            drop_routine_dependents(state, Moved("function", fn.schema_name, fn.name, "", ""),
+                                    True, ambiguous=len(state.function_names.get(
+                                        qualified(fn.schema_name, fn.name), ())) > 1)
+            drop_routine(state, key)
+        return
     if object_type == "column":
         # ``table.column`` with the column as written (renames names generated columns so).
         for at in range(len(key)):
@@ -39,16 +54,89 @@ def drop_object(state: State, object_type: str, key: str) -> None:
                 return
         return
     plural = _PLURALS[object_type]
+    if key in state.objects[plural]:
+        drop_stored(state, plural, key, cascade=True)
+
+
+def drop_stored(state: State, plural: str, key: str, cascade: bool) -> None:
+    """DROP of one stored object (not a function: ``drop_routine_dependents`` first), with
+    what goes along: a table's children, partitions and (with CASCADE) inheritance children
+    and foreign keys naming it; whatever names a relation, sequence or type."""
+    obj = state.objects[plural][key]
+    if plural in ("tables", "views", "materialized_views"):
+        drop_relation_dependents(state, obj.schema_name, obj.name, cascade)
+    elif plural == "sequences":
+        drop_routine_dependents(state, Moved("relation", obj.schema_name, obj.name, "", ""),
+                                cascade)
+    if plural in ("enums", "domains", "composite_types"):
+        drop_type_dependents(state, key, cascade)
+    if plural == "tables":
+        for child in tables.children(state, key):
+            # Partitions go with their table; inheritance children only with CASCADE.
+            if child.partition_of == key or cascade:
+                drop_stored(state, "tables", child.key, cascade)
     found = state.objects[plural].pop(key, None)
     if found is None:
         return
     privileges.forget_object(state, plural, found)
-    if plural in ("views", "materialized_views"):
+    if plural == "tables":
+        _drop_table_children(state, key)
+        if cascade:
+            for ckey, con in list(state.objects["constraints"].items()):
+                if con.references == key:
+                    del state.objects["constraints"][ckey]
+    if plural in ("tables", "views", "materialized_views", "composite_types", "enums",
+                  "domains"):
         state.known_types.discard(key)
+    if plural == "materialized_views":
         for ikey, idx in list(state.objects["indexes"].items()):
             if idx.table_key == key:
                 del state.objects["indexes"][ikey]
-        drop_relation_dependents(state, found.schema_name, found.name, cascade=True)
+
+
+def _drop_table_children(state: State, key: str) -> None:
+    for plural in ("constraints", "triggers", "policies"):
+        for child_key, child in list(state.objects[plural].items()):
+            if child.table_key == key:
+                del state.objects[plural][child_key]
+    for ikey, idx in list(state.objects["indexes"].items()):
+        if idx.table_key == key:
+            del state.objects["indexes"][ikey]
+    for skey, seq in list(state.objects["sequences"].items()):
+        if seq.owned_by and seq.owned_by.startswith(key + "."):
+            del state.objects["sequences"][skey]
+            privileges.forget_object(state, "sequences", seq)
+    state.primary_keys.pop(key, None)
+
+
+def _typed(text: str | None, key: str) -> bool:
+    """Whether a canonical type string is the user type ``key`` or an array of it."""
+    return text is not None and (text == key or text.startswith((key + "[", key + "(")))
+
+
+def drop_type_dependents(state: State, key: str, cascade: bool) -> None:
+    """DROP TYPE/DOMAIN: columns and attributes of the type (or an array of it), domains over
+    it and functions taking or returning it go with CASCADE."""
+    objects = state.objects
+    found: dict[tuple[str, str], bool] = {}
+    for table in objects["tables"].values():
+        for col in table.columns:
+            if _typed(col.type, key):
+                found[("column", f"{table.key}.{col.name}")] = True
+    for dkey, dom in objects["domains"].items():
+        if _typed(dom.type, key) and dkey != key:
+            found[("domain", dkey)] = True
+    for fkey, fn in objects["functions"].items():
+        if _typed(fn.returns, key) or any(_typed(a.type, key) for a in fn.arguments):
+            found[("function", fkey)] = True
+    for ckey, comp in list(objects["composite_types"].items()):
+        if ckey != key and any(_typed(a.type, key) for a in comp.attributes):
+            if cascade:
+                objects["composite_types"][ckey] = comp.model_copy(update={
+                    "attributes": [a for a in comp.attributes if not _typed(a.type, key)]})
+            else:
+                found[("composite_type", ckey)] = True
+    _settle(state, found, cascade, f"type {key}")
 
 
 def _settle(state: State, found: dict[tuple[str, str], bool], cascade: bool, what: str,
@@ -83,6 +171,28 @@ def drop_column_dependents(state: State, schema: str, table: str, column: str,
            if t in _AUTO and _table_of(state, t, k) == key}
     _settle(state, own, cascade, what, _AUTO)
     _settle(state, {k: v for k, v in found.items() if k not in own}, cascade, what)
+
+
+def drop_schema_contents(state: State, schema: str) -> None:
+    """DROP SCHEMA ... CASCADE: each relation, type and function of the schema dropped with
+    CASCADE, so that what other schemas hold that depends on them goes too."""
+    for plural in ("views", "materialized_views", "tables", "sequences", "domains", "enums",
+                   "composite_types"):
+        for key, obj in list(state.objects[plural].items()):
+            if obj.schema_name == schema and key in state.objects[plural]:
+                drop_stored(state, plural, key, cascade=True)
+    for key, fn in list(state.objects["functions"].items()):
+        if fn.schema_name == schema:
+            drop_object(state, "function", key)
+
+
+def drop_routine(state: State, key: str) -> None:
+    """Remove a function from the state and its name index (its dependents are gone)."""
+    fn = state.objects["functions"].pop(key)
+    privileges.forget_object(state, "functions", fn)
+    for group in state.function_names.values():
+        if key in group:
+            group.remove(key)
 
 
 def drop_relation_dependents(state: State, schema: str, name: str, cascade: bool) -> None:

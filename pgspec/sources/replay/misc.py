@@ -178,21 +178,6 @@ def comment(state: State, stmt: ast.CommentStmt) -> None:
 # --------------------------------------------------------------------------- drops
 
 
-def _drop_table_children(state: State, key: str) -> None:
-    for plural in ("constraints", "triggers", "policies"):
-        for child_key, child in list(state.objects[plural].items()):
-            if child.table_key == key:
-                del state.objects[plural][child_key]
-    for ikey, idx in list(state.objects["indexes"].items()):
-        if idx.table_key == key:
-            del state.objects["indexes"][ikey]
-    for skey, seq in list(state.objects["sequences"].items()):
-        if seq.owned_by and seq.owned_by.startswith(key + "."):
-            del state.objects["sequences"][skey]
-            privileges.forget_object(state, "sequences", seq)
-    state.primary_keys.pop(key, None)
-
-
 def drop(state: State, stmt: ast.DropStmt) -> None:
     kind = stmt.removeType
     cascade = stmt.behavior == enums.DropBehavior.DROP_CASCADE
@@ -216,6 +201,8 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
                 privileges.forget_object(state, "schemas", schema)
             state.known_schemas.discard(name)
             if cascade:
+                # What other schemas hold that depends on the schema's objects goes too.
+                cascade_drops.drop_schema_contents(state, name)
                 for plural, objs in state.objects.items():
                     for key, item in list(objs.items()):
                         if getattr(item, "schema_name", None) == name:
@@ -226,31 +213,8 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
         if target is None:
             continue
         plural, key = target
-        found = state.objects[plural].get(key)
-        if found is None:
-            continue
-        if plural in ("tables", "views", "materialized_views"):
-            cascade_drops.drop_relation_dependents(state, found.schema_name, found.name, cascade)
-        elif plural == "sequences":
-            cascade_drops.drop_routine_dependents(
-                state, Moved("relation", found.schema_name, found.name, "", ""), cascade)
-        found = state.objects[plural].pop(key, None)
-        if found is None:
-            continue
-        privileges.forget_object(state, plural, found)
-        if plural == "tables":
-            _drop_table_children(state, key)
-            if cascade:
-                for ckey, con in list(state.objects["constraints"].items()):
-                    if con.references == key:
-                        del state.objects["constraints"][ckey]
-        if plural in ("tables", "views", "materialized_views", "composite_types", "enums",
-                      "domains"):
-            state.known_types.discard(key)
-        if plural == "materialized_views":
-            for ikey, idx in list(state.objects["indexes"].items()):
-                if idx.table_key == key:
-                    del state.objects["indexes"][ikey]
+        if key in state.objects[plural]:
+            cascade_drops.drop_stored(state, plural, key, cascade)
 
 
 # --------------------------------------------------------------------------- renames

@@ -72,7 +72,7 @@ def _parents(table: Table) -> list[str]:
     return ([table.partition_of] if table.partition_of else []) + table.inherits
 
 
-def _children(state: State, key: str) -> list[Table]:
+def children(state: State, key: str) -> list[Table]:
     """Direct inheritance children and partitions of a table, in key order."""
     if state.inheritance is None:
         return []
@@ -86,7 +86,7 @@ def inheritors(state: State, key: str, column: str) -> list[Table]:
     found: dict[str, Table] = {}
     todo = [key]
     while todo:
-        for child in _children(state, todo.pop()):
+        for child in children(state, todo.pop()):
             if child.key not in found and child.column(column) is not None:
                 found[child.key] = child
                 todo.append(child.key)
@@ -394,7 +394,7 @@ def _add_to_children(state: State, key: str, col: Column) -> None:
     its own default and, before PostgreSQL 18, its own nullability), the others get the
     parent's column, and their children in turn."""
     inherited = col.model_copy(update={"comment": None, "identity": None})
-    for child in _children(state, key):
+    for child in children(state, key):
         existing = child.column(col.name)
         if existing is None:
             state.update("tables", child.key, columns=[*child.columns, inherited])
@@ -414,12 +414,12 @@ def _drop_inherited_column(state: State, table: Table, column: str, recurse: boo
     """DROP COLUMN as ATExecDropColumn does it: a child loses the column when it has it only
     from this parent and did not declare it itself; otherwise the child keeps it, as its own
     when ONLY was written."""
-    children = [c for c in _children(state, table.key) if c.column(column) is not None]
-    if not recurse and children and table.partition_by:
+    below = [c for c in children(state, table.key) if c.column(column) is not None]
+    if not recurse and below and table.partition_by:
         raise state.error("cannot drop column from only the partitioned table when partitions "
                           f"exist (ALTER TABLE ONLY {table.key} DROP COLUMN {column!r})")
     drop: list[Table] = []
-    for child in children:
+    for child in below:
         if recurse and not _is_local(state, child, column) and _inherit_count(state, child, column) == 1:
             drop.append(child)
         elif not recurse:
@@ -538,7 +538,7 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             if cmd.missing_ok:
                 return
             raise state.error(f"column {col_def.colname!r} of {key} already exists")
-        if not recurse and _children(state, key):
+        if not recurse and children(state, key):
             raise state.error("column must be added to child tables too (ALTER TABLE ONLY "
                               f"{key} ADD COLUMN {col_def.colname!r})")
         local: list[tuple[ast.Constraint, str]] = []
