@@ -125,7 +125,8 @@ class _PathQualifier(Resolver):
     def visit_FuncCall(self, node: ast.FuncCall, scope: Scope) -> None:
         parts = names_of(node.funcname)
         if len(parts) == 1:
-            schema = self._find(parts[0], self.state.function_names.__contains__)
+            schema = self._find(parts[0], lambda k: k in self.state.function_names
+                                or k in self.state.aggregate_names)
             if schema is not None and schema != "public":
                 node.funcname = (ast.String(sval=schema), *node.funcname)
         self._literals(node)
