@@ -38,6 +38,19 @@ def _rekey(state: State, plural: str, old: str, obj: Any) -> None:
         state.objects[plural][obj.key] = obj
 
 
+def _move_objects(
+    state: State, plurals: tuple[str, ...], old_key: str, new_schema: str, new_name: str
+) -> None:
+    """The object under ``old_key`` in whichever of ``plurals`` holds it, renamed and moved
+    under its new key, its grants and owner carried along."""
+    for plural in plurals:
+        obj = state.objects[plural].get(old_key)
+        if obj is not None:
+            moved = obj.model_copy(update={"name": new_name, "schema_name": new_schema})
+            _rekey(state, plural, old_key, moved)
+            privileges.carry(state, plural, moved, old_key)
+
+
 def move_relation(state: State, schema: str, old: str, new: str,
                   new_schema: str | None = None) -> None:
     """A table, view, sequence or composite type renamed to ``new`` and/or moved to
@@ -48,12 +61,7 @@ def move_relation(state: State, schema: str, old: str, new: str,
     move_references(state, Moved("relation", schema, old, target, new))
     old_key, new_key = qualified(schema, old), qualified(target, new)
     tables.rename_inherited(state, old_key, new_key)
-    for plural in _RELATIONS:
-        obj = state.objects[plural].get(old_key)
-        if obj is not None:
-            moved = obj.model_copy(update={"name": new, "schema_name": target})
-            _rekey(state, plural, old_key, moved)
-            privileges.carry(state, plural, moved, old_key)
+    _move_objects(state, _RELATIONS, old_key, target, new)
     if old_key in state.known_types:  # its row type, which columns may use
         move_type(state, schema, old, target, new)
     if old_key in state.primary_keys:
@@ -101,12 +109,7 @@ def move_type(state: State, schema: str, name: str, new_schema: str, new_name: s
     """A user type renamed or moved: columns, attributes, domains and function signatures
     typed with it follow, and so do casts to it in stored SQL."""
     old_key, new_key = qualified(schema, name), qualified(new_schema, new_name)
-    for plural in _TYPES:
-        obj = state.objects[plural].get(old_key)
-        if obj is not None:
-            moved = obj.model_copy(update={"name": new_name, "schema_name": new_schema})
-            _rekey(state, plural, old_key, moved)
-            privileges.carry(state, plural, moved, old_key)
+    _move_objects(state, _TYPES, old_key, new_schema, new_name)
     state.known_types.discard(old_key)
     state.known_types.add(new_key)
     objects = state.objects
