@@ -182,6 +182,20 @@ SHAPES: dict[str, Shape] = {
     "check_function_result_cast": _check("abs(qty) * 1.5 < 100", "< 100", "< 101"),
     "check_function_argument_cast": _check("to_char(starts_on, 'YYYY') <> '1900'", "1900",
                                            "1901"),
+    # A cast on a column is kept unless the column's type says the server adds it itself or
+    # it cannot change the meaning: these compare equal to the server's spelling, and the
+    # cast's removal (``MEANINGFUL_CASTS``) is a real change.
+    "check_enum_text_order": _check("status::text < 'open'", "status::text", "status"),
+    "check_char_text": _check("code::text = 'USD'", "code::text", "code"),
+    "check_text_varchar": _check("name::varchar = 'x'", "name::varchar", "name"),
+    "check_varchar_bpchar": _check("email::bpchar = 'a@b.co'", "email::bpchar", "email"),
+    "check_own_type_casts": _check(
+        "code::char(3) <> 'XXX' AND name::text <> '' AND status::order_status <> 'void' "
+        "AND email::varchar <> ''", "'XXX'", "'YYY'"),
+    "check_char_vs_text": _check("code = name", "code = name", "code = slug"),
+    "check_varchar_vs_char": _check("email = code", "email = code", "email <> code"),
+    "check_char_concat": _check("code || '-' || name <> ''", "'-'", "'+'"),
+    "check_char_text_function": _check("lower(code) = code", "lower", "upper"),
     "check_named_not_valid": Shape(
         after="ALTER TABLE {t} ADD CONSTRAINT {t}_amount CHECK (amount < 1000000) NOT VALID;",
         change=("1000000", "100000")),
@@ -320,6 +334,8 @@ SHAPES: dict[str, Shape] = {
     "index_include_desc": _index(
         "INDEX {t}_ix ON {t} (account_id, created_at DESC NULLS LAST) INCLUDE (name) "
         "WHERE qty > 1.5", "1.5", "2.5"),
+    "index_partial_char_text": _index(
+        "INDEX {t}_ix ON {t} (id) WHERE code::text = 'USD'", "code::text", "code"),
     "index_expr_int_times_numeric": _index("INDEX {t}_ix ON {t} ((qty * price))", "qty *",
                                            "version *"),
     # ------------------------------------------------------------------ policies
@@ -376,6 +392,11 @@ SHAPES: dict[str, Shape] = {
     "policy_subquery_cast": _policy(
         "FOR SELECT USING (EXISTS (SELECT 1 FROM members m WHERE m.account_id = "
         "{t}.account_id AND {t}.qty * 1.5 > 10))", "> 10", "> 20"),
+    "policy_enum_text_order": _policy("FOR SELECT USING (status::text < 'open')",
+                                      "status::text", "status"),
+    "policy_subquery_varchar": _policy(
+        "FOR SELECT USING (EXISTS (SELECT 1 FROM {t} o WHERE o.email = {t}.email "
+        "AND o.id <> {t}.id AND o.email LIKE '%@b.co'))", "'%@b.co'", "'%@c.co'"),
     # ------------------------------------------------------------------ trigger WHEN
     "trigger_row_changed": _trigger("BEFORE UPDATE", "OLD.* IS DISTINCT FROM NEW.*",
                                     "OLD.*", "OLD.name"),
@@ -399,6 +420,23 @@ SHAPES: dict[str, Shape] = {
     "trigger_int_vs_decimal": _trigger("BEFORE INSERT", "NEW.qty > 1.5", "1.5", "2.5"),
     "trigger_int_times_numeric": _trigger("AFTER INSERT", "NEW.qty * NEW.price > 1000",
                                           "1000", "100"),
+    "trigger_enum_text_order": _trigger("AFTER UPDATE", "NEW.status::text < 'open'",
+                                        "NEW.status::text", "NEW.status"),
+}
+
+#: Shapes whose ``change`` removes a cast that is the meaning (text order instead of the
+#: enum's, char(n)'s trailing blanks stripped, another operator class), with the difference
+#: that must be reported: a canonical form that dropped the cast would hide it. An enum's
+#: ``::text`` cannot be in an index predicate (``enum_out`` is not immutable): the char(n)
+#: one stands for it there.
+MEANINGFUL_CASTS: dict[str, tuple[str, str]] = {
+    "check_enum_text_order": ("constraint", "expression"),
+    "check_char_text": ("constraint", "expression"),
+    "check_text_varchar": ("constraint", "expression"),
+    "check_varchar_bpchar": ("constraint", "expression"),
+    "index_partial_char_text": ("index", "where"),
+    "policy_enum_text_order": ("policy", "using"),
+    "trigger_enum_text_order": ("trigger", "when"),
 }
 
 #: Shapes that still compare unequal offline, with why, and the (object_type, attribute) of
@@ -412,10 +450,6 @@ KNOWN: dict[str, tuple[str, str, str]] = {
         "constraint", "expression",
         "to_char has no date variant: function resolution casts the argument "
         "((starts_on)::timestamp with time zone), which needs pg_proc's signatures"),
-    "policy_subquery_cast": (
-        "policy", "using",
-        "the cast is inside a subquery, whose columns belong to its own FROM items (here the "
-        "policy's table, qualified): subqueries are compared as written"),
 }
 
 #: Tables and sequences shapes use beside their own.
@@ -501,6 +535,18 @@ def test_shape_compares_equal(name: str, live: Catalog, tmp_path: Path) -> None:
 def test_real_change_is_reported(name: str, live: Catalog, tmp_path: Path) -> None:
     found = _found(_replayed(tmp_path, name, changed=True), live, name)
     assert [d for d in found if _own(d, name)], name
+
+
+@pytest.mark.parametrize("name", sorted(MEANINGFUL_CASTS))
+def test_meaningful_cast_is_reported(name: str, live: Catalog, tmp_path: Path) -> None:
+    """The server stores ``(status)::text < 'open'::text`` and ``status < 'open'::public.
+    order_status`` apart, and they mean different things: the difference is reported, both
+    ways, on the expression."""
+    found = _found(_replayed(tmp_path, name, changed=True), live, name)
+    object_type, attribute = MEANINGFUL_CASTS[name]
+    assert {(d.object_type, d.change, d.attribute) for d in found} == {
+        (object_type, "changed", attribute)}, _describe(found)
+    assert len(found) == 2, _describe(found)  # one each way
 
 
 def test_matrix_is_broad() -> None:

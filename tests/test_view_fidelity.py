@@ -160,6 +160,19 @@ SHAPES: dict[str, Shape] = {
     "text_cast": Shape(
         [("v_text", "SELECT id, status::text AS status FROM orgs WHERE status::text <> 'closed'")],
         ("v_text", "SELECT id, status::text AS status FROM orgs WHERE status::text <> 'active'")),
+    # A cast that is the meaning stays: removing it is a change (``enum_text_output``: text
+    # order and a text column instead of the enum; ``varchar_text_output``: the view's column
+    # becomes varchar(255) instead of text), while the relabel the server adds itself inside
+    # the WHERE clause (``(email)::text <> ''::text``) compares equal to the bare column.
+    "enum_text_output": Shape(
+        [("v_status_text", "SELECT id, status::text AS status FROM orgs")],
+        ("v_status_text", "SELECT id, status FROM orgs")),
+    "enum_text_where": Shape(
+        [("v_status_order", "SELECT id FROM orgs WHERE status::text < 'closed'")],
+        ("v_status_order", "SELECT id FROM orgs WHERE status < 'closed'")),
+    "varchar_text_output": Shape(
+        [("v_email_text", "SELECT id, email::text AS email FROM users WHERE email <> ''")],
+        ("v_email_text", "SELECT id, email FROM users WHERE email::text <> ''")),
     "explicit_casts": Shape(
         [("v_cast1", "SELECT id::text AS key, CAST(qty AS bigint) AS n, issued_on::timestamptz "
                      "AS at FROM invoices")],

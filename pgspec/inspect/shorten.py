@@ -258,9 +258,29 @@ def _parse_expression(text: str) -> Any | None:
     return targets[0].val if len(targets) == 1 else None
 
 
+def table_columns(table: Any) -> tuple[tuple[str, str | None], ...]:
+    """A table's column kinds (``normalize.typed.column_kinds``), as ``short_expression``'s
+    ``columns``."""
+    from pgspec.normalize.typed import column_kinds
+
+    return tuple(sorted(column_kinds(table.columns).items()))
+
+
+def _same_on_table(a: str, b: str, columns: tuple[tuple[str, str | None], ...]) -> bool:
+    """Equal once the table's column types settle the casts on its columns: ``(email)::text``
+    is the relabel the server adds on a varchar column, the meaning on an enum or a char(n)
+    (no function is assumed to be pg_catalog's, so none of their casts is dropped)."""
+    from pgspec.normalize.typed import TEXT_FUNCTIONS, typed_equivalent
+
+    kinds, mine = dict(columns), frozenset(TEXT_FUNCTIONS)
+    return typed_equivalent(a, b, kinds, kinds, a_functions=mine, b_functions=mine)
+
+
 @lru_cache(maxsize=16384)
-def short_expression(text: str) -> str:
-    """The shortest of (casts stripped, parentheses only) that is ``equivalent`` to ``text``."""
+def short_expression(text: str, columns: tuple[tuple[str, str | None], ...] = ()) -> str:
+    """The shortest of (casts stripped, parentheses only) that is ``equivalent`` to ``text``;
+    with the ``columns`` of its table (``table_columns``), also the casts those types show
+    the server added."""
     try:
         goal = canonical_expression(text)
     except PgspecError:
@@ -276,7 +296,8 @@ def short_expression(text: str) -> str:
             continue
     for candidate in candidates:
         try:
-            if len(candidate) <= len(text) and canonical_expression(candidate) == goal:
+            if len(candidate) <= len(text) and (canonical_expression(candidate) == goal or (
+                    columns and _same_on_table(candidate, text, columns))):
                 return candidate
         except PgspecError:
             continue

@@ -15,7 +15,7 @@ from typing import Any
 from pgspec import naming
 from pgspec.catalog import Column, Constraint, Table
 from pgspec.errors import PgspecError
-from pgspec.inspect.shorten import reference_name, short_default, short_expression
+from pgspec.inspect.shorten import reference_name, short_default, short_expression, table_columns
 from pgspec.inspect.write_state import WriteState, qualified_name, sql_value
 from pgspec.inspect.write_table_children import index_entry, policy_entry, trigger_entry
 from pgspec.inspect.yamlout import Flow, FlowList
@@ -115,7 +115,7 @@ def _inline_constraint(w: WriteState, table: Table, con: Constraint, inline: dic
         inline[con.columns[0]]["references"] = _reference(w, con, schema, mapping=True)
         return True
     if con.kind == "check" and con.expression is not None:
-        text = short_expression(con.expression)
+        text = short_expression(con.expression, table_columns(table))
         found = _check_columns(text)
         if found is None:
             return False
@@ -167,7 +167,7 @@ def _column(w: WriteState, table: Table, col: Column, inline: dict[str, Any], pk
     if col.identity:
         entry["identity"] = col.identity
     if col.generated is not None:
-        entry["generated"] = short_expression(col.generated)
+        entry["generated"] = short_expression(col.generated, table_columns(table))
     if col.collation:
         entry["collation"] = col.collation
     if col.comment:
@@ -207,7 +207,7 @@ def _constraint(w: WriteState, table: Table, con: Constraint, entry: dict[str, A
                 value["include"] = FlowList(con.include)
             entry.setdefault("unique", {})[con.name] = Flow({**value, **extras})
     elif con.kind == "check":
-        text = short_expression(con.expression or "")
+        text = short_expression(con.expression or "", table_columns(table))
         if con.no_inherit or con.comment:
             value = {"expression": text}
             if con.no_inherit:

@@ -425,8 +425,6 @@ class _Canon:
             return arg  # NULL::text
         if _is_number_const(arg) and internal in _NUMERIC_TYPES and scalar:
             return arg  # (0)::numeric
-        if isinstance(arg, ast.ColumnRef) and internal in _TEXT_TYPES and scalar:
-            return arg  # (status)::text: the implicit coercion of a varchar column
         if (
             isinstance(arg, ast.A_ArrayExpr)
             and not scalar

@@ -57,16 +57,19 @@ import pglast
 from pglast import ast, enums
 
 from pgspec.catalog import Catalog, Column, Difference, IndexKey, Table
+from pgspec.errors import SqlError
 from pgspec.normalize.expressions import (
     _deparse,
     _expand_between,
     _rewrite,
     expression_tree,
 )
-from pgspec.normalize.types import internal_type_name
+from pgspec.normalize.types import format_type_name, internal_type_name
 from pgspec.quoting import qualified
 
-__all__ = ["CAST_ATTRIBUTES", "column_kinds", "typed_equivalent", "unsettled"]
+__all__ = ["CAST_ATTRIBUTES", "TEXT_FUNCTIONS", "cast_type", "column_kinds", "string_kind",
+           "string_operand_casts", "subqueries_equivalent", "typed_equivalent",
+           "unchanged_by_cast", "unsettled"]
 
 
 class _Uncertain(Exception):
@@ -95,9 +98,99 @@ CAST_ATTRIBUTES = frozenset({"expression", "generated", "where", "keys", "when",
 
 
 def column_kinds(columns: Iterable[Column]) -> dict[str, str | None]:
-    """Each column's numeric kind (``int4``, ``numeric``, ...), None for other types; every
-    column of the table is present, so a name missing from it is no column of the table."""
-    return {c.name: _COLUMN_KINDS.get(c.type.split("(", 1)[0]) for c in columns}
+    """Each column's kind: its numeric kind (``int4``, ``numeric``, ...) for the numeric types,
+    else its canonical type itself (``character varying(255)``, ``public.order_status``);
+    every column of the table is present, so a name missing from it is no column of the
+    table."""
+    return {c.name: _COLUMN_KINDS.get(c.type.split("(", 1)[0], c.type) for c in columns}
+
+
+# --------------------------------------------------------------------------- string casts
+#
+# ``(col)::text`` is what the server prints for a varchar column under a text operator
+# (varchar has no operators of its own: parse analysis relabels it to text, a binary-coercible
+# cast that never changes the value). The same spelling on a char(n) column (bpchar -> text
+# strips trailing blanks, and picks text's operators over bpchar's) or an enum column (text
+# order, not the enum's) means something else, so the context-free form keeps every cast on
+# a column; these rules, used here and by ``normalize.views`` where the column's type is
+# known, say which casts the server adds itself or which cannot change the meaning.
+
+#: Built-in functions with text parameters only (no bpchar variant, nothing else a bpchar
+#: converts to implicitly): function resolution casts a char(n) argument to text, and the
+#: server prints ``upper((code)::text)``. The value says whether the result is text. A user's
+#: function of the same name may take bpchar itself: the rule is then not applied.
+TEXT_FUNCTIONS: dict[str, bool] = {
+    **dict.fromkeys(("upper", "lower", "initcap", "btrim", "ltrim", "rtrim", "md5",
+                     "replace", "substr", "substring", "left", "right", "reverse", "repeat",
+                     "lpad", "rpad", "translate", "split_part", "regexp_replace",
+                     "string_agg"), True),
+    **dict.fromkeys(("strpos", "starts_with", "ascii", "to_tsvector"), False),
+}
+
+
+def string_kind(kind: str | None) -> str | None:
+    """``text``, ``varchar`` or ``bpchar`` for a canonical type of those, else None."""
+    if kind is None or kind.endswith("]"):
+        return None
+    if kind == "text":
+        return "text"
+    return {"character varying": "varchar", "character": "bpchar"}.get(kind.split("(", 1)[0])
+
+
+def cast_type(node: ast.TypeName) -> str | None:
+    """The canonical type a cast names (``Column.type``'s spelling), None if unsure."""
+    try:
+        return format_type_name(node)
+    except (SqlError, AttributeError):
+        return None
+
+
+def unchanged_by_cast(target: str, operand: str) -> str | None:
+    """Why a cast to ``target`` of an operand of canonical type ``operand`` is not one the
+    server stores, or cannot change the meaning; None when it may.
+
+    ``same``: the operand's own type and modifier (``coerce_type`` returns the node itself and
+    ``coerce_type_typmod`` adds nothing: the server prints no cast). ``relabel``: varchar to
+    text or to unbounded varchar, binary-coercible and without a length check, the cast
+    parse analysis adds itself before every text operator and function. A relabel still
+    changes the type of a view's output column, so a view keeps it there.
+    """
+    if target == operand:
+        return "same"
+    if string_kind(operand) == "varchar" and target in ("text", "character varying"):
+        return "relabel"
+    return None
+
+
+def string_operand_casts(op: str, left: str | None, right: str | None
+                         ) -> tuple[str | None, str | None]:
+    """The casts parse analysis adds to the string operands of ``op`` (``text``, ``bpchar``
+    or None for each side), from their canonical types (``unknown`` for a literal).
+
+    No ``||`` takes bpchar: a char(n) operand becomes text beside a string or a literal. A
+    comparison of char(n) with text resolves to text's operator (text is the preferred type
+    of the category), of char(n) with varchar to bpchar's (varchar -> bpchar is implicit,
+    bpchar -> varchar is not); beside a literal bpchar's own operator is chosen, without a
+    cast. Anything else is left as written.
+    """
+    ls, rs = string_kind(left), string_kind(right)
+    if op == "||":
+        lstring = ls is not None or left == _UNKNOWN
+        rstring = rs is not None or right == _UNKNOWN
+        if not (lstring and rstring):
+            return None, None
+        return ("text" if ls == "bpchar" else None), ("text" if rs == "bpchar" else None)
+    if op not in _COMPARISONS:
+        return None, None
+    if ls == "bpchar" and rs == "text":
+        return "text", None
+    if rs == "bpchar" and ls == "text":
+        return None, "text"
+    if ls == "bpchar" and rs == "varchar":
+        return None, "bpchar"
+    if rs == "bpchar" and ls == "varchar":
+        return "bpchar", None
+    return None, None
 
 
 def _cast(node: Any, kind: str) -> ast.TypeCast:
@@ -113,9 +206,12 @@ class _Typer:
     """Types an expression's numeric operands bottom-up, adding the casts parse analysis adds
     (see the module docstring); ``visit`` returns the node (perhaps replaced) and its kind."""
 
-    def __init__(self, kinds: Mapping[str, str | None], qualifiers: frozenset[str]) -> None:
+    def __init__(self, kinds: Mapping[str, str | None], qualifiers: frozenset[str],
+                 functions: frozenset[str] = frozenset()) -> None:
         self.kinds = kinds
         self.qualifiers = qualifiers
+        #: Names of the catalog's own functions (which may shadow ``TEXT_FUNCTIONS``).
+        self.functions = functions
 
     def visit(self, node: Any) -> tuple[Any, str | None]:
         if isinstance(node, tuple | list):
@@ -177,7 +273,34 @@ class _Typer:
             # and coerce_type_typmod adds nothing (typmod -1 on both), so the server prints
             # ``qty``. A numeric keeps its cast (a column's typmod may differ: RelabelType).
             return node.arg, inner
-        return node, internal if scalar and internal in _RANK else None
+        if scalar and internal in _RANK:
+            return node, internal
+        target = cast_type(node.typeName)
+        if (target is not None and inner is not None and inner not in _RANK
+                and inner not in (_UNKNOWN, _BOOL)
+                and unchanged_by_cast(target, inner) is not None):
+            # ``name::text`` on a text column (the server prints ``name``), ``(email)::text``
+            # on a varchar one (the relabel the server adds itself): see ``unchanged_by_cast``.
+            return node.arg, target if target == "text" else inner
+        return node, target
+
+    def visit_FuncCall(self, node: Any) -> tuple[Any, str | None]:
+        typed = [self.visit(arg) for arg in node.args or ()]
+        for attr in node:
+            value = getattr(node, attr)
+            if attr != "args" and isinstance(value, ast.Node | tuple | list):
+                setattr(node, attr, self.visit(value)[0])
+        names = [getattr(n, "sval", None) for n in node.funcname]
+        name = names[-1] if len(names) == 1 or names[:1] == ["pg_catalog"] else None
+        if (name not in TEXT_FUNCTIONS or (len(names) == 1 and name in self.functions)
+                or node.agg_star or node.func_variadic):
+            if typed:
+                node.args = tuple(n for n, _ in typed)
+            return node, None
+        # ``upper(code)`` on a char(n) column: function resolution casts it to text.
+        node.args = tuple(_cast(n, "text") if string_kind(k) == "bpchar"
+                          and not _is_constant(n) else n for n, k in typed)
+        return node, "text" if TEXT_FUNCTIONS[name] else None  # type: ignore[index]
 
     # -- operators
 
@@ -199,6 +322,14 @@ class _Typer:
             return node, None
         node.lexpr, left = self.visit(node.lexpr)
         node.rexpr, right = self.visit(node.rexpr)
+        cast_left, cast_right = string_operand_casts(op, left, right)
+        if cast_left is not None:
+            node.lexpr, left = _cast(node.lexpr, cast_left), cast_left
+        if cast_right is not None:
+            node.rexpr, right = _cast(node.rexpr, cast_right), cast_right
+        if op == "||" and (string_kind(left) or string_kind(right)) and not (
+                left in _RANK or right in _RANK):
+            return node, "text"
         target = _operator_input(op, left, right)
         if target is not None:
             if left != target and left in _RANK and not _is_constant(node.lexpr):
@@ -275,12 +406,12 @@ def _operator_input(op: str | None, left: str | None, right: str | None) -> str 
 
 @lru_cache(maxsize=4096)
 def _typed_tree(text: str, kinds: tuple[tuple[str, str | None], ...],
-                qualifiers: frozenset[str]) -> ast.Node:
+                qualifiers: frozenset[str], functions: frozenset[str]) -> ast.Node:
     plain = expression_tree(text)  # validates the text, and is the answer when uncertain
     select: Any = pglast.parse_sql(f"SELECT {text.strip()}")[0].stmt
     node = select.targetList[0].val
     try:
-        node = _Typer(dict(kinds), qualifiers).visit(node)[0]
+        node = _Typer(dict(kinds), qualifiers, functions).visit(node)[0]
     except _Uncertain:
         return plain
     return _rewrite(node, None)
@@ -288,15 +419,20 @@ def _typed_tree(text: str, kinds: tuple[tuple[str, str | None], ...],
 
 def typed_equivalent(a: str, b: str, a_kinds: Mapping[str, str | None],
                      b_kinds: Mapping[str, str | None], *,
-                     qualifiers: frozenset[str] = frozenset()) -> bool:
-    """Whether two expressions mean the same once each side's numeric operands carry the
-    casts parse analysis adds, with its own table's column kinds (``column_kinds``).
+                     qualifiers: frozenset[str] = frozenset(),
+                     a_functions: frozenset[str] = frozenset(),
+                     b_functions: frozenset[str] = frozenset()) -> bool:
+    """Whether two expressions mean the same once each side's operands carry the casts
+    parse analysis adds (numeric promotions, char(n) under text operators) and lose the ones
+    that cannot change the meaning (a varchar relabelled to text, a cast to the column's own
+    type), with its own table's column kinds (``column_kinds``).
 
     ``qualifiers`` are the names a column may be qualified with (the table's; ``new`` and
-    ``old`` in a trigger's WHEN). Raises ``SqlError`` for text that is not an expression.
+    ``old`` in a trigger's WHEN); ``*_functions`` the names of each side's own functions.
+    Raises ``SqlError`` for text that is not an expression.
     """
-    tree_a = _typed_tree(a, tuple(sorted(a_kinds.items())), qualifiers)
-    tree_b = _typed_tree(b, tuple(sorted(b_kinds.items())), qualifiers)
+    tree_a = _typed_tree(a, tuple(sorted(a_kinds.items())), qualifiers, a_functions)
+    tree_b = _typed_tree(b, tuple(sorted(b_kinds.items())), qualifiers, b_functions)
     if tree_a == tree_b:
         return True
     return _deparse(tree_a, "expression", a) == _deparse(tree_b, "expression", b)
@@ -314,21 +450,29 @@ def unsettled(found: list[Difference], expected: Catalog, actual: Catalog) -> li
     catalog's table. Everything else is kept as found.
     """
     columns: dict[str, tuple[Table, Table]] | None = None
+    functions: tuple[frozenset[str], frozenset[str]] | None = None
     kept = []
     for d in found:
         if d.change != "changed" or d.attribute not in CAST_ATTRIBUTES:
             kept.append(d)
             continue
+        if functions is None:
+            functions = _function_names(expected), _function_names(actual)
         if d.object_type == "column":
             if columns is None:
                 columns = _columns(expected, actual)
             pair = columns.get(d.name)
-            settled = pair is not None and _column_settled(d, *pair)
+            settled = pair is not None and _column_settled(d, *pair, functions)
         else:
-            settled = _child_settled(d, expected, actual)
+            settled = _child_settled(d, expected, actual, functions)
         if not settled:
             kept.append(d)
     return kept
+
+
+def _function_names(catalog: Catalog) -> frozenset[str]:
+    """The names of a catalog's functions, in any schema (one may shadow a built-in)."""
+    return frozenset(f.name for f in catalog.functions.values())
 
 
 def _columns(expected: Catalog, actual: Catalog) -> dict[str, tuple[Table, Table]]:
@@ -342,16 +486,19 @@ def _columns(expected: Catalog, actual: Catalog) -> dict[str, tuple[Table, Table
     return out
 
 
-def _column_settled(d: Difference, expected: Table, actual: Table) -> bool:
+def _column_settled(d: Difference, expected: Table, actual: Table,
+                    functions: tuple[frozenset[str], frozenset[str]]) -> bool:
     if d.attribute != "generated" or not isinstance(d.expected, str) or not isinstance(
             d.actual, str):
         return False
     return typed_equivalent(d.expected, d.actual, column_kinds(expected.columns),
                             column_kinds(actual.columns),
-                            qualifiers=frozenset({expected.name}))
+                            qualifiers=frozenset({expected.name}),
+                            a_functions=functions[0], b_functions=functions[1])
 
 
-def _child_settled(d: Difference, expected: Catalog, actual: Catalog) -> bool:
+def _child_settled(d: Difference, expected: Catalog, actual: Catalog,
+                   functions: tuple[frozenset[str], frozenset[str]]) -> bool:
     kind = d.object_type
     if kind not in ("constraint", "index", "trigger", "policy"):
         return False
@@ -364,16 +511,42 @@ def _child_settled(d: Difference, expected: Catalog, actual: Catalog) -> bool:
     kinds_a, kinds_b = column_kinds(table_a.columns), column_kinds(table_b.columns)
     qualifiers = frozenset({"new", "old"} if kind == "trigger" else {table_a.name})
     if d.attribute == "keys":
-        return _keys_settled(a.keys, b.keys, kinds_a, kinds_b, qualifiers)
+        return _keys_settled(a.keys, b.keys, kinds_a, kinds_b, qualifiers, functions)
     attribute = d.attribute or ""
     x, y = getattr(a, attribute, None), getattr(b, attribute, None)
     if not isinstance(x, str) or not isinstance(y, str):
         return False
-    return typed_equivalent(x, y, kinds_a, kinds_b, qualifiers=qualifiers)
+    if typed_equivalent(x, y, kinds_a, kinds_b, qualifiers=qualifiers,
+                        a_functions=functions[0], b_functions=functions[1]):
+        return True
+    return kind == "policy" and subqueries_equivalent(x, y, table_a, table_b, expected, actual)
+
+
+def subqueries_equivalent(a: str, b: str, table_a: Table, table_b: Table, catalog_a: Catalog,
+                          catalog_b: Catalog) -> bool:
+    """Whether two expressions holding subqueries (a policy's ``EXISTS (SELECT ... FROM
+    members m WHERE m.role = 'admin')``) mean the same, read as the query ``SELECT <expr>
+    FROM <table>`` against each side's catalog: ``normalize.views`` knows the columns of
+    every relation a subquery names, where ``typed_equivalent`` leaves subqueries as written.
+    False for expressions without a subquery (nothing to learn there)."""
+    from pgspec.normalize.trees import nodes
+    from pgspec.normalize.views import catalog_relations, queries_equivalent
+
+    if not any(isinstance(n, ast.SubLink) for n in nodes(expression_tree(a))) and not any(
+            isinstance(n, ast.SubLink) for n in nodes(expression_tree(b))):
+        return False
+    query_a = f"SELECT {a.strip()} FROM {qualified(table_a.schema_name, table_a.name)}"
+    query_b = f"SELECT {b.strip()} FROM {qualified(table_b.schema_name, table_b.name)}"
+    try:
+        return queries_equivalent(query_a, query_b, catalog_relations(catalog_a),
+                                  catalog_relations(catalog_b))
+    except SqlError:
+        return False
 
 
 def _keys_settled(a: list[IndexKey], b: list[IndexKey], kinds_a: Mapping[str, str | None],
-                  kinds_b: Mapping[str, str | None], qualifiers: frozenset[str]) -> bool:
+                  kinds_b: Mapping[str, str | None], qualifiers: frozenset[str],
+                  functions: tuple[frozenset[str], frozenset[str]]) -> bool:
     """Index keys equal but for expressions equal with their casts (an index expression is
     typed like any other: ``DefineIndex`` runs ``transformExpr`` on it)."""
     if len(a) != len(b):
@@ -389,6 +562,7 @@ def _keys_settled(a: list[IndexKey], b: list[IndexKey], kinds_a: Mapping[str, st
         if x.expression is None or y.expression is None:
             return False
         if not (equivalent("expression", x.expression, y.expression) or typed_equivalent(
-                x.expression, y.expression, kinds_a, kinds_b, qualifiers=qualifiers)):
+                x.expression, y.expression, kinds_a, kinds_b, qualifiers=qualifiers,
+                a_functions=functions[0], b_functions=functions[1])):
             return False
     return True

@@ -179,13 +179,31 @@ def canonical_type(text: str, default_schema: str = "public") -> str:
         raise SqlError(f"invalid type {text!r}: {exc.args[0]}") from None
     if len(stmt) != 1:
         raise SqlError(f"invalid type {text!r}")
-    select = stmt[0].stmt
-    target = select.targetList[0].val if isinstance(select, ast.SelectStmt) and select.targetList else None
-    if (
-        not isinstance(target, ast.TypeCast)
-        or select.fromClause
-        or select.whereClause
-        or len(select.targetList) != 1
-    ):
+    target = _only_target(stmt[0].stmt)
+    if not isinstance(target, ast.TypeCast):
         raise SqlError(f"invalid type {text!r}")
     return format_type_name(target.typeName, default_schema)
+
+
+#: Clauses of ``SELECT NULL::<type>`` that text after the type can add (``int ORDER BY 1``,
+#: ``int FOR UPDATE``, ``int INTO x``): with any of them the text is no type name.
+_EXTRA_CLAUSES = (
+    "fromClause", "whereClause", "groupClause", "havingClause", "sortClause", "limitCount",
+    "limitOffset", "windowClause", "distinctClause", "withClause", "lockingClause",
+    "valuesLists", "intoClause",
+)
+
+
+def _only_target(stmt: ast.Node) -> ast.Node | None:
+    """The one value of ``SELECT value`` and nothing else, else None (the rule of
+    ``spec.sqlcheck.only_target``, kept here so types need nothing above ``normalize``)."""
+    if (
+        not isinstance(stmt, ast.SelectStmt)
+        or not stmt.targetList
+        or len(stmt.targetList) != 1
+        or stmt.targetList[0].name
+        or stmt.op != pglast.enums.SetOperation.SETOP_NONE
+        or any(getattr(stmt, attr) for attr in _EXTRA_CLAUSES)
+    ):
+        return None
+    return stmt.targetList[0].val

@@ -33,6 +33,14 @@ from pgspec.catalog import Catalog
 from pgspec.normalize.compare import equivalent
 from pgspec.normalize.expressions import _deparse, _rewrite, query_tree
 from pgspec.normalize.scope import Item, Relations, Resolver, Scope, output_names, strings
+from pgspec.normalize.trees import nodes
+from pgspec.normalize.typed import (
+    TEXT_FUNCTIONS,
+    cast_type,
+    string_kind,
+    string_operand_casts,
+    unchanged_by_cast,
+)
 from pgspec.quoting import qualified
 
 __all__ = ["catalog_relations", "queries_equivalent", "resolved_query_tree"]
@@ -69,12 +77,17 @@ class _Qualifier(Resolver):
 
     merge_using = True
 
-    def __init__(self, relations: Relations) -> None:
+    def __init__(self, relations: Relations, outputs: frozenset[int] = frozenset()) -> None:
         super().__init__(relations)
         #: Query levels (``id`` of their Scope) whose FROM items a reference has named.
         self._named: set[int] = set()
-        #: Column references (by ``id``) whose canonical type is known.
+        #: Column references, casts and text results (by ``id``) whose canonical type is known.
         self._types: dict[int, str] = {}
+        #: Output expressions (``id`` of a target's value): a cast there types the column.
+        self._outputs = outputs
+        #: Casts (by ``id``) the server does not store or that cannot change the meaning,
+        #: replaced by their operand once the walk is done (``without_casts``).
+        self.dropped: set[int] = set()
 
     def _note(self, item: Item | None, scope: Scope) -> None:
         for level in scope.chain():
@@ -216,12 +229,70 @@ class _Qualifier(Resolver):
             if name is not None and _figure_colname(target.val)[0] != name:
                 target.name = name
 
+    def visit_TypeCast(self, node: ast.TypeCast, scope: Scope) -> None:
+        """A cast to a column's own type is one the server does not store; a varchar column
+        relabelled to text is the one it adds itself (``typed.unchanged_by_cast``), dropped
+        except where it types an output column. Any other cast stays (``status::text`` on an
+        enum, ``code::text`` on a char(n): another meaning)."""
+        self.children(node, scope)
+        target = cast_type(node.typeName)
+        if target is None:
+            return
+        self._types[id(node)] = target
+        operand = self._types.get(id(node.arg))
+        if operand is None or isinstance(node.arg, ast.A_Const):
+            return
+        reason = unchanged_by_cast(target, operand)
+        if reason == "same" or (reason == "relabel" and id(node) not in self._outputs):
+            self.dropped.add(id(node))
+            if target != "text":
+                self._types[id(node)] = operand
+
+    def visit_FuncCall(self, node: ast.FuncCall, scope: Scope) -> None:
+        """``upper(code)`` on a char(n) column: the function takes text only, and function
+        resolution casts the argument (``typed.TEXT_FUNCTIONS``)."""
+        self.children(node, scope)
+        parts = strings(node.funcname)
+        name = parts[-1] if len(parts) == 1 or parts[:1] == ["pg_catalog"] else None
+        if (name not in TEXT_FUNCTIONS or (len(parts) == 1 and self.relations.user_function(parts))
+                or node.agg_star or node.func_variadic or not node.args):
+            return
+        node.args = tuple(
+            _cast(arg, "text") if string_kind(self._types.get(id(arg))) == "bpchar"
+            and not isinstance(arg, ast.A_Const) else arg for arg in node.args)
+        if TEXT_FUNCTIONS[name]:  # type: ignore[index]
+            self._types[id(node)] = "text"
+
+    def _string_casts(self, node: ast.A_Expr) -> None:
+        """The casts parse analysis adds to char(n) operands (``typed.string_operand_casts``)."""
+        op = strings(node.name)
+        if len(op) != 1:
+            return
+        types = [self._string_type(node.lexpr), self._string_type(node.rexpr)]
+        left, right = string_operand_casts(op[0], *types)
+        if left is not None:
+            node.lexpr = _cast(node.lexpr, left)
+            types[0] = left
+        if right is not None:
+            node.rexpr = _cast(node.rexpr, right)
+            types[1] = right
+        if op[0] == "||" and any(string_kind(t) for t in types):
+            self._types[id(node)] = "text"
+
+    def _string_type(self, node: Any) -> str | None:
+        if isinstance(node, ast.A_Const) and (node.isnull or isinstance(node.val, ast.String)):
+            return "unknown"
+        return self._types.get(id(node))
+
     def visit_A_Expr(self, node: ast.A_Expr, scope: Scope) -> None:
         """An integer column beside a numeric or double precision one (or a numeric
         constant), or a numeric column beside a double precision one, under an operator
         those types share is cast as parse analysis casts it; nothing else is (an explicit
-        cast is the user's and stays)."""
+        cast is the user's and stays). A char(n) operand is cast as ``_string_casts`` says."""
         self.children(node, scope)
+        if node.kind in (enums.A_Expr_Kind.AEXPR_OP, enums.A_Expr_Kind.AEXPR_DISTINCT,
+                         enums.A_Expr_Kind.AEXPR_NOT_DISTINCT):
+            self._string_casts(node)
         if node.kind != enums.A_Expr_Kind.AEXPR_OP or strings(node.name) not in (
             [op] for op in _PROMOTING_OPERATORS
         ):
@@ -261,11 +332,34 @@ def resolved_query_tree(text: str, relations: Relations) -> ast.Node:
     ``query_tree`` does."""
     plain = query_tree(text)  # validates the text, and is the answer when resolution fails
     stmt = pglast.parse_sql(text)[0].stmt
+    outputs = frozenset(id(n.val) for n in nodes(stmt) if isinstance(n, ast.ResTarget))
+    qualifier = _Qualifier(relations, outputs)
     try:
-        _Qualifier(relations).visit(stmt, Scope([], None))
+        qualifier.visit(stmt, Scope([], None))
     except _Uncertain:
         return plain
-    return _rewrite(stmt, None)
+    return _rewrite(_without_casts(stmt, qualifier.dropped), None)
+
+
+def _cast(node: Any, kind: str) -> ast.TypeCast:
+    return ast.TypeCast(arg=node, typeName=ast.TypeName(
+        names=(ast.String(sval="pg_catalog"), ast.String(sval=kind)), typemod=-1))
+
+
+def _without_casts(node: Any, dropped: set[int]) -> Any:
+    """``node`` with each cast in ``dropped`` replaced by its operand."""
+    if isinstance(node, tuple | list):
+        return tuple(_without_casts(n, dropped) for n in node)
+    if not isinstance(node, ast.Node):
+        return node
+    while isinstance(node, ast.TypeCast) and id(node) in dropped:
+        node = node.arg
+    if dropped:
+        for attr in node:
+            value = getattr(node, attr)
+            if isinstance(value, ast.Node | tuple | list):
+                setattr(node, attr, _without_casts(value, dropped))
+    return node
 
 
 def queries_equivalent(a: str, b: str, a_relations: Relations, b_relations: Relations) -> bool:
