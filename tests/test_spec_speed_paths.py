@@ -56,3 +56,67 @@ def test_pos_walks_lines_and_values() -> None:
     assert missing.node is None and missing.line == 1
     assert col == Pos("f.yaml", "uuid", 4) and col != Pos("f.yaml", "uuid", 5)
     assert "line=4" in repr(col)
+
+
+LONG_FORMS = [
+    ("PrimaryKeyIn", {"columns": ["id"]}),
+    ("RlsIn", {"enabled": True}),
+    ("ColumnIn", {"type": "uuid"}),
+    ("ReferenceIn", {"table": "-"}),
+    ("ExtensionIn", {}),
+]
+
+
+@pytest.mark.parametrize(("model", "values"), LONG_FORMS)
+def test_long_form_copy_equals_model_construct(model: str, values: dict[str, object]) -> None:
+    """``long_form`` copies a per-model defaults instance: the same model ``model_construct``
+    gives, with the same fields set, and no state shared between two calls' given values."""
+    from pgspec.spec import models as m
+    from pgspec.spec.build_state import long_form
+
+    cls = getattr(m, model)
+    fast = long_form(cls, **values)
+    assert fast == cls.model_construct(**values)
+    assert fast.model_fields_set == set(values)
+    assert long_form(cls) == cls.model_construct()
+
+
+LAZY_POSITIONS = """\
+schema: public
+enums:
+  mood: [happy]
+tables:
+  t:
+    columns:
+      a: {type: int, default: "1 +"}
+      b:
+        type: missing_type
+      c: nope_type
+      d: {type: int, generated: "(a"}
+    indexes:
+      t_a: {columns: [a], where: "a >"}
+    policies:
+      p: {command: select, using: "a ="}
+    triggers:
+      tr: {timing: before, events: [update], function: f, when: "new.a >"}
+views:
+  v: {query: "SELECT FROM FROM"}
+"""
+
+
+def test_positions_walked_only_on_a_problem_still_name_the_line(tmp_path: object) -> None:
+    """sql_ok and type_of take the keys below the object and walk them only when they report:
+    every problem still names the line of the key at fault."""
+    from pathlib import Path
+
+    from pgspec.errors import SpecError
+    from pgspec.sources.spec import load_spec
+
+    path = Path(str(tmp_path)) / "s.yaml"
+    path.write_text(LAZY_POSITIONS)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    lines = {p.line for p in info.value.problems}
+    # default (7), mapping type (9), shorthand type (10), generated (11), where (13),
+    # using (15), when (17), query (19).
+    assert {7, 9, 10, 11, 13, 15, 17, 19} <= lines, info.value.problems

@@ -32,7 +32,7 @@ def build_column(
     constraints: list[tuple[Constraint, Pos]],
 ) -> Column | None:
     """The column (None when it is wrong); its constraints are appended to ``constraints``."""
-    tpos = pos.child("type") if is_mapping else pos
+    type_keys = ("type",) if is_mapping else ()
     default = spec.default
     not_null = spec.not_null
     serial = names.serial_base(spec.type)
@@ -62,11 +62,11 @@ def build_column(
             pos,
         )
     else:
-        ctype = b.type_of(spec.type, schema, tpos)
+        ctype = b.type_of(spec.type, schema, pos, *type_keys)
     if default is not None and serial is None:
-        b.sql_ok(lambda: sqlcheck.check_expression(default, "default"), pos.child("default"))
+        b.sql_ok(lambda: sqlcheck.check_expression(default, "default"), pos, "default")
     if spec.generated is not None:
-        b.sql_ok(partial(sqlcheck.check_expression, spec.generated, "generated"), pos.child("generated"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.generated, "generated"), pos, "generated")
     if spec.identity and (default is not None or spec.generated):
         b.problem(pos, f"identity column {name!r} cannot also have a default or generated expression")
     if spec.generated and default is not None:

@@ -36,7 +36,7 @@ def build_index(
         except PgspecError as exc:
             b.problem(epos, exc.problem.message)
     if spec.where is not None:
-        b.sql_ok(partial(sqlcheck.check_expression, spec.where, "where"), pos.child("where"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.where, "where"), pos, "where")
     if len(keys) != len(spec.columns):
         return
     b.claim(b.relations, tschema, name, "index", pos, "relation")
@@ -116,7 +116,7 @@ def build_trigger(
         b.problem(pos.child("function"), f"a trigger function takes no declared arguments, got {spec.function!r}")
         return
     if spec.when is not None:
-        b.sql_ok(partial(sqlcheck.check_expression, spec.when, "when"), pos.child("when"))
+        b.sql_ok(partial(sqlcheck.check_expression, spec.when, "when"), pos, "when")
     if spec.update_of and "update" not in spec.events:
         b.problem(pos.child("update_of"), "update_of needs 'update' among the events")
     obj = Trigger(
@@ -163,7 +163,7 @@ def build_policy(
     for field in ("using", "with_check"):
         text = getattr(spec, field)
         if text is not None:
-            b.sql_ok(partial(sqlcheck.check_expression, text, field), pos.child(field))
+            b.sql_ok(partial(sqlcheck.check_expression, text, field), pos, field)
     obj = Policy(
         schema=tschema,
         table=table,

@@ -30,8 +30,9 @@ def build_table(b: BuildState, schema: str, name: str, spec: m.TableIn, pos: Pos
     columns: list[Column] = []
     pk_columns: list[str] = []
     pk_pos: Pos | None = None
+    columns_pos = pos.child("columns")
     for cname, value in spec.columns.items():
-        cpos = pos.at("columns", cname)
+        cpos = columns_pos.child(cname)
         col = value if isinstance(value, m.ColumnIn) else long_form(m.ColumnIn, type=value)
         built = build_column(b, schema, name, cname, col, cpos, isinstance(value, m.ColumnIn), constraints)
         if built is None:

@@ -17,7 +17,7 @@ from pgspec.spec.positions import Pos
 def build_view(b: BuildState, schema: str, name: str, spec: m.ViewIn, pos: Pos) -> None:
     b.claim(b.relations, schema, name, "view", pos, "relation")
     b.claim(b.type_names, schema, name, "view", pos, "type")
-    b.sql_ok(lambda: sqlcheck.check_query(spec.query), pos.child("query"))
+    b.sql_ok(lambda: sqlcheck.check_query(spec.query), pos, "query")
     options: dict[str, str] = {}
     for key, value in spec.options.model_dump(exclude_none=True).items():
         options[key] = ("true" if value else "false") if isinstance(value, bool) else value
@@ -31,7 +31,7 @@ def build_view(b: BuildState, schema: str, name: str, spec: m.ViewIn, pos: Pos) 
 def build_matview(b: BuildState, schema: str, name: str, spec: m.MaterializedViewIn, pos: Pos) -> None:
     b.claim(b.relations, schema, name, "materialized view", pos, "relation")
     b.claim(b.type_names, schema, name, "materialized view", pos, "type")
-    b.sql_ok(lambda: sqlcheck.check_query(spec.query), pos.child("query"))
+    b.sql_ok(lambda: sqlcheck.check_query(spec.query), pos, "query")
     obj = MaterializedView(
         schema=schema, name=name, query=spec.query, with_data=spec.with_data, columns=spec.columns,
         comment=spec.comment, location=pos.location,
