@@ -200,7 +200,15 @@ def _key(text: str, columns: tuple[Column, ...] | None) -> PartitionKey:
         else:
             # An expression's collation and default opclass follow from its type, which is
             # not known offline: they stay as written (a difference, never a false equality).
-            expression = canonical_expression(_deparse(elem.expr, "partition key", text))
+            # Its casts are judged with the table's column types where they are known
+            # (``(s)::text`` is the server's own on a varchar column, the meaning on a char(n)).
+            written = _deparse(elem.expr, "partition key", text)
+            if columns is not None:
+                from pgspec.normalize.typed import column_kinds, typed_canonical
+
+                expression = typed_canonical(written, column_kinds(columns))
+            else:
+                expression = canonical_expression(written)
             elements.append(KeyElement(None, expression, collation, opclass))
     return PartitionKey(strategy, tuple(elements))
 

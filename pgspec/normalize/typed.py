@@ -68,7 +68,7 @@ from pgspec.normalize.types import format_type_name, internal_type_name
 from pgspec.quoting import qualified
 
 __all__ = ["CAST_ATTRIBUTES", "TEXT_FUNCTIONS", "cast_type", "column_kinds", "string_kind",
-           "string_operand_casts", "subqueries_equivalent", "typed_equivalent",
+           "string_operand_casts", "subqueries_equivalent", "typed_canonical", "typed_equivalent",
            "unchanged_by_cast", "unsettled"]
 
 
@@ -415,6 +415,15 @@ def _typed_tree(text: str, kinds: tuple[tuple[str, str | None], ...],
     except _Uncertain:
         return plain
     return _rewrite(node, None)
+
+
+def typed_canonical(text: str, kinds: Mapping[str, str | None], *,
+                    functions: frozenset[str] = frozenset(TEXT_FUNCTIONS)) -> str:
+    """The canonical text of an expression typed with its table's column kinds, as
+    ``typed_equivalent`` compares it; ``functions`` are names that may be a user's own (by
+    default every one ``TEXT_FUNCTIONS`` holds: none of their casts is assumed)."""
+    return _deparse(_typed_tree(text, tuple(sorted(kinds.items())), frozenset(), functions),
+                    "expression", text)
 
 
 def typed_equivalent(a: str, b: str, a_kinds: Mapping[str, str | None],
