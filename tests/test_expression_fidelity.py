@@ -576,7 +576,9 @@ def test_cli_diff_of_the_script(any_pg: Server, make_db: Callable[..., str], run
 LEDGER_SQL = """
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN RETURN NEW; END $$;
+CREATE SEQUENCE ledger_no;
 CREATE TABLE ledger (id bigint PRIMARY KEY, qty integer NOT NULL, price numeric NOT NULL,
+    no bigint DEFAULT nextval('public.ledger_no'),
     ratio double precision, amount numeric(12,2),
     total numeric GENERATED ALWAYS AS (price * qty) STORED,
     CONSTRAINT ledger_positive CHECK ((qty + 1) * 1.5 > 0 AND qty BETWEEN 0.5 AND 1000),
@@ -592,12 +594,15 @@ LEDGER_YAML = """
 schema: public
 external:
   functions: ["touch()"]
+sequences:
+  ledger_no: {}
 tables:
   ledger:
     columns:
       id: {type: bigint, primary_key: true}
       qty: {type: integer, not_null: true}
       price: {type: numeric, not_null: true}
+      no: {type: bigint, default: "nextval('public.ledger_no')"}
       ratio: double precision
       amount: numeric(12,2)
       total: {type: numeric, generated: "price * qty"}

@@ -34,6 +34,9 @@ from pgspec.normalize.types import internal_type_name
 #: search_path where people write bare names, and people write ``pg_catalog.`` where the server
 #: prints bare names.
 _IMPLICIT_SCHEMAS = frozenset({"public", "pg_catalog"})
+#: Built-in functions whose first parameter is a regclass (a sequence), often written as a
+#: bare string literal.
+_REGCLASS_FUNCTIONS = frozenset({"nextval", "currval", "setval"})
 
 #: Internal names of the numeric types, whose constants the server casts (``(0)::numeric``).
 _NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric", "float4", "float8"})
@@ -379,6 +382,17 @@ class _Canon:
         node.funcname = _strip_schema(node.funcname)
         # EXTRACT(... FROM ...), SUBSTRING(... FROM ...): one function, two spellings.
         node.funcformat = enums.CoercionForm.COERCE_EXPLICIT_CALL
+        first = node.args[0] if node.args else None
+        if (
+            len(node.funcname or ()) == 1
+            and node.funcname[0].sval in _REGCLASS_FUNCTIONS
+            and isinstance(first, ast.A_Const)
+            and isinstance(first.val, ast.String)
+        ):
+            # nextval('public.seq'): the parser coerces the literal to the regclass parameter
+            # at creation, so the server prints it 'public.seq'::regclass (which the TypeCast
+            # visit canonicalises): the bare literal names the same sequence the same way.
+            first.val = ast.String(sval=_canonical_regname(first.val.sval))
         return node
 
     def visit_CollateClause(self, node: ast.CollateClause, scope: Scope) -> ast.Node:
