@@ -184,7 +184,7 @@ def diff(
 
 #: Attributes ``normalize.typed.unsettled`` may settle (its ``CAST_ATTRIBUTES``).
 _TYPED_ATTRIBUTES = frozenset({"expression", "generated", "where", "keys", "when", "using",
-                               "with_check"})
+                               "with_check", "checks"})
 
 
 _RELATIONS = ("table", "view", "materialized_view")

@@ -94,7 +94,7 @@ _COLUMN_KINDS = {"smallint": "int2", "integer": "int4", "bigint": "int8",
 
 #: Difference attributes holding an expression a table's columns type, by object kind.
 CAST_ATTRIBUTES = frozenset({"expression", "generated", "where", "keys", "when", "using",
-                             "with_check"})
+                             "with_check", "checks"})
 
 
 def column_kinds(columns: Iterable[Column]) -> dict[str, str | None]:
@@ -102,7 +102,12 @@ def column_kinds(columns: Iterable[Column]) -> dict[str, str | None]:
     else its canonical type itself (``character varying(255)``, ``public.order_status``);
     every column of the table is present, so a name missing from it is no column of the
     table."""
-    return {c.name: _COLUMN_KINDS.get(c.type.split("(", 1)[0], c.type) for c in columns}
+    return {c.name: _kind(c.type) for c in columns}
+
+
+def _kind(type_name: str) -> str:
+    """A type's kind as ``column_kinds`` gives it."""
+    return _COLUMN_KINDS.get(type_name.split("(", 1)[0], type_name)
 
 
 # --------------------------------------------------------------------------- string casts
@@ -467,7 +472,9 @@ def unsettled(found: list[Difference], expected: Catalog, actual: Catalog) -> li
             continue
         if functions is None:
             functions = _function_names(expected), _function_names(actual)
-        if d.object_type == "column":
+        if d.object_type == "domain":
+            settled = _domain_settled(d, expected, actual, functions)
+        elif d.object_type == "column":
             if columns is None:
                 columns = _columns(expected, actual)
             pair = columns.get(d.name)
@@ -504,6 +511,28 @@ def _column_settled(d: Difference, expected: Table, actual: Table,
                             column_kinds(actual.columns),
                             qualifiers=frozenset({expected.name}),
                             a_functions=functions[0], b_functions=functions[1])
+
+
+def _domain_settled(d: Difference, expected: Catalog, actual: Catalog,
+                    functions: tuple[frozenset[str], frozenset[str]]) -> bool:
+    """A domain's CHECKs, each equal once ``VALUE`` is typed as the domain's base type on each
+    side: over a varchar the server stores ``(VALUE)::text ~ ...``, the relabel a varchar
+    column gets, and over a char(n) it casts VALUE to text for ``upper``."""
+    if d.attribute != "checks" or not isinstance(d.expected, dict) or not isinstance(
+            d.actual, dict) or d.expected.keys() != d.actual.keys():
+        return False
+    domains = expected.domains.get(d.name), actual.domains.get(d.name)
+    if domains[0] is None or domains[1] is None:
+        return False
+    a_kinds, b_kinds = {"value": _kind(domains[0].type)}, {"value": _kind(domains[1].type)}
+    from pgspec.normalize.compare import equivalent
+
+    return all(
+        equivalent("expression", text, d.actual[name])
+        or typed_equivalent(text, d.actual[name], a_kinds, b_kinds,
+                            a_functions=functions[0], b_functions=functions[1])
+        for name, text in d.expected.items()
+    )
 
 
 def _child_settled(d: Difference, expected: Catalog, actual: Catalog,
