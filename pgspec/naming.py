@@ -9,7 +9,7 @@ result fits in NAMEDATALEN - 1 = 63 bytes, never splitting a multibyte character
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 NAMEDATALEN = 64
 
@@ -70,14 +70,31 @@ def unique_name(table: str, columns: Sequence[str]) -> str:
     return make_object_name(table, column_names_addition(columns), "key")
 
 
-def foreign_key_name(table: str, columns: Sequence[str]) -> str:
-    return make_object_name(table, column_names_addition(columns), "fkey")
+def choose_constraint_name(
+    name1: str, name2: str | None, label: str, taken: Container[str] = ()
+) -> str:
+    """PostgreSQL's ``ChooseConstraintName``: ``name1_name2_label``, or else the same with
+    ``label1``, ``label2``, ... (each fitted into 63 bytes afresh), the first not ``taken``:
+    ``CHECK (x > 0) CHECK (x < 10)`` on a table ``t`` makes ``t_x_check`` and ``t_x_check1``.
+    The server asks its whole schema; callers pass the names of the same table or domain,
+    which the generated names (prefixed with its name) nearly always collide with alone."""
+    name = make_object_name(name1, name2, label)
+    attempt = 0
+    while name in taken:
+        attempt += 1
+        name = make_object_name(name1, name2, f"{label}{attempt}")
+    return name
 
 
-def check_name(table: str, columns: Sequence[str]) -> str:
+def foreign_key_name(table: str, columns: Sequence[str], taken: Container[str] = ()) -> str:
+    return choose_constraint_name(table, column_names_addition(columns), "fkey", taken)
+
+
+def check_name(table: str, columns: Sequence[str], taken: Container[str] = ()) -> str:
     """A CHECK is named after its column only when it references exactly one column."""
     distinct = list(dict.fromkeys(columns))
-    return make_object_name(table, distinct[0] if len(distinct) == 1 else None, "check")
+    return choose_constraint_name(table, distinct[0] if len(distinct) == 1 else None, "check",
+                                  taken)
 
 
 def exclusion_name(table: str, columns: Sequence[str]) -> str:

@@ -80,7 +80,7 @@ def build_column(
         except PgspecError as exc:
             b.problem(kpos, exc.problem.message)
         else:
-            cname = _free_name(naming.check_name(table, referenced), constraints)
+            cname = naming.check_name(table, referenced, {c.name for c, _ in constraints})
             constraints.append(
                 (
                     Constraint(
@@ -147,15 +147,3 @@ def build_column(
         comment=spec.comment,
         location=pos.location,
     )
-
-
-def _free_name(name: str, constraints: list[tuple[Constraint, Pos]]) -> str:
-    """PostgreSQL appends 1, 2, ... to a generated name already taken on the table."""
-    taken = {c.name for c, _ in constraints}
-    if name not in taken:
-        return name
-    base = name.removesuffix("_check")
-    n = 1
-    while f"{base}_check{n}" in taken:
-        n += 1
-    return f"{base}_check{n}"

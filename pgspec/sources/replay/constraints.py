@@ -7,6 +7,7 @@ NULL, as the server does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pglast import ast, enums
@@ -103,14 +104,15 @@ def add_constraint(
             table_obj = state.table(key)
             table_cols = {c.name for c in table_obj.columns} if table_obj else set()
             refs = [c for c in referenced_columns(expr) if c in table_cols or c == column]
-            name = naming.check_name(table, refs)
+            name = naming.check_name(table, refs, _TableConstraints(state, schema, table))
         fields["expression"] = expression_text(state, expr)
         fields["no_inherit"] = bool(node.is_no_inherit)
         columns = []
     elif kind == CT.CONSTR_FOREIGN:
         ctype = "foreign_key"
         columns = [column] if column else names_of(node.fk_attrs)
-        name = node.conname or naming.foreign_key_name(table, columns)
+        name = node.conname or naming.foreign_key_name(
+            table, columns, _TableConstraints(state, schema, table))
         ref_schema, ref_table = state.relation_key(node.pktable)
         ref_key = qualified(ref_schema, ref_table)
         ref_cols = names_of(node.pk_attrs) or list(state.primary_keys.get(ref_key, []))
@@ -142,6 +144,20 @@ def add_constraint(
         "constraints",
         Constraint(schema=schema, table=table, name=name, kind=ctype, columns=columns, **fields),
     )
+
+
+@dataclass(frozen=True)
+class _TableConstraints:
+    """The names of a table's constraints so far, as ``name in ...`` asks of them: what a
+    generated name must not repeat (``naming.choose_constraint_name``)."""
+
+    state: State
+    schema: str
+    table: str
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            qualified(self.schema, self.table, name) in self.state.objects["constraints"])
 
 
 def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...]:

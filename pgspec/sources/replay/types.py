@@ -90,8 +90,8 @@ def _domain_constraint(state: State, key: str, name: str, con: ast.Constraint) -
     elif con.contype == CT.CONSTR_DEFAULT:
         state.update("domains", key, default=expression_text(state, con.raw_expr))
     elif con.contype == CT.CONSTR_CHECK:
-        cname = con.conname or naming.make_object_name(name, None, "check")
         checks = dict(domain.checks)
+        cname = con.conname or naming.check_name(name, [], checks)
         checks[cname] = expression_text(state, con.raw_expr)
         state.update("domains", key, checks=dict(sorted(checks.items())))
 
