@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.fix_db import Run
 from tests.pgserver import Server
 
@@ -33,37 +35,35 @@ def _diff(run: Run, script: Path, dsn: str) -> tuple[int, list[tuple[str, str | 
     return code, [(d["name"], d["attribute"]) for d in json.loads(out)["differences"]]
 
 
-def test_domain_checks_compare_equal_to_the_server(
-    any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
-) -> None:
+@pytest.fixture
+def domains(any_pg: Server, make_db: Callable[..., str], tmp_path: Path) -> tuple[str, Path]:
+    """A database the DOMAINS script built, on each server, and the script's path."""
     dsn = make_db(server=any_pg)
     any_pg.execute(dsn, DOMAINS)
     script = tmp_path / "domains.sql"
     script.write_text(DOMAINS)
+    return dsn, script
+
+
+def test_domain_checks_compare_equal_to_the_server(domains: tuple[str, Path], run: Run) -> None:
+    dsn, script = domains
     assert _diff(run, script, dsn) == (0, [])
 
 
-def test_a_changed_domain_check_is_reported(
-    any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
-) -> None:
-    dsn = make_db(server=any_pg)
-    any_pg.execute(dsn, DOMAINS)
-    script = tmp_path / "domains.sql"
+def test_a_changed_domain_check_is_reported(domains: tuple[str, Path], run: Run) -> None:
+    dsn, script = domains
     script.write_text(DOMAINS.replace("BETWEEN 1 AND 63", "BETWEEN 1 AND 64"))
     assert _diff(run, script, dsn) == (1, [("public.slug", "checks")])
 
 
 def test_a_meaningful_cast_in_a_domain_check_is_reported(
-    any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+    domains: tuple[str, Path], run: Run
 ) -> None:
     """``VALUE::text <> ''`` on a char(3) compares the blank-stripped text; ``VALUE <> ''`` is
     bpchar's comparison: another constraint, which must not be hidden."""
-    dsn = make_db(server=any_pg)
-    any_pg.execute(dsn, DOMAINS)
-    script = tmp_path / "domains.sql"
+    dsn, script = domains
     script.write_text(DOMAINS.replace("VALUE::text <> ''", "VALUE <> ''"))
     assert _diff(run, script, dsn) == (1, [("public.short_code", "checks")])
-
 
 UNNAMED = """
 CREATE TABLE t (x int CHECK (x > 0) CHECK (x < 10), y int, CHECK (y > 0), CHECK (y < 5));
