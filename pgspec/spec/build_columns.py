@@ -113,26 +113,9 @@ def build_column(
             options = long_form(m.ReferenceIn, table="-")
             ref_columns = ref.columns if ref else None
         if ref is not None:
+            fk_name = options.name or naming.foreign_key_name(table, [name])
             constraints.append(
-                (
-                    Constraint(
-                        schema=schema,
-                        table=table,
-                        name=options.name or naming.foreign_key_name(table, [name]),
-                        kind="foreign_key",
-                        columns=[name],
-                        references=qualified(ref.schema, ref.table),
-                        references_columns=list(ref_columns or []),
-                        on_delete=options.on_delete,
-                        on_update=options.on_update,
-                        match=options.match,
-                        deferrable=options.deferrable,
-                        initially_deferred=options.initially_deferred,
-                        comment=options.comment,
-                        location=rpos.location,
-                    ),
-                    rpos,
-                )
+                (foreign_key(schema, table, fk_name, [name], ref, ref_columns, options, rpos), rpos)
             )
     if ctype is None:
         return None
@@ -145,5 +128,29 @@ def build_column(
         generated=spec.generated,
         collation=spec.collation,
         comment=spec.comment,
+        location=pos.location,
+    )
+
+
+def foreign_key(
+    schema: str, table: str, name: str, columns: list[str], ref: names.Reference,
+    ref_columns: list[str] | None, options: m.ReferenceIn | m.ForeignKeyIn, pos: Pos,
+) -> Constraint:
+    """A foreign key as either spelling declares it: a column's ``references`` or a table's
+    ``foreign_keys`` entry, which share their actions, match and deferrability options."""
+    return Constraint(
+        schema=schema,
+        table=table,
+        name=name,
+        kind="foreign_key",
+        columns=columns,
+        references=qualified(ref.schema, ref.table),
+        references_columns=list(ref_columns or []),
+        on_delete=options.on_delete,
+        on_update=options.on_update,
+        match=options.match,
+        deferrable=options.deferrable,
+        initially_deferred=options.initially_deferred,
+        comment=options.comment,
         location=pos.location,
     )

@@ -17,7 +17,7 @@ from pgspec.errors import PgspecError
 from pgspec.quoting import qualified
 from pgspec.spec import models as m
 from pgspec.spec import names, sqlcheck
-from pgspec.spec.build_columns import build_column
+from pgspec.spec.build_columns import build_column, foreign_key
 from pgspec.spec.build_state import BuildState, long_form
 from pgspec.spec.build_table_children import CHILD_BUILDERS
 from pgspec.spec.positions import Pos
@@ -152,25 +152,7 @@ def build_table(b: BuildState, schema: str, name: str, spec: m.TableIn, pos: Pos
         if ref is None:
             continue
         constraints.append(
-            (
-                Constraint(
-                    schema=schema,
-                    table=name,
-                    name=fname,
-                    kind="foreign_key",
-                    columns=fk.columns,
-                    references=qualified(ref.schema, ref.table),
-                    references_columns=list(ref_columns or []),
-                    on_delete=fk.on_delete,
-                    on_update=fk.on_update,
-                    match=fk.match,
-                    deferrable=fk.deferrable,
-                    initially_deferred=fk.initially_deferred,
-                    comment=fk.comment,
-                    location=fpos.location,
-                ),
-                tpos,
-            )
+            (foreign_key(schema, name, fname, fk.columns, ref, ref_columns, fk, fpos), tpos)
         )
     for xname, value in spec.exclude.items():
         xpos = pos.at("exclude", xname)
