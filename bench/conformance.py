@@ -9,7 +9,9 @@ Every case directory holds ``a.sql``/``b.sql`` (+ ``expected.sql``) or ``old.sql
   when the expected migration is non-empty (``migra/generated_added`` is a no-drift case: its a
   and b are identical and its expected.sql is stale);
 * sources: ``pg_dump --schema-only`` of B read offline must equal B read live;
-* roundtrip: ``pgspec inspect B``, rendered into a fresh database C, must equal B.
+* roundtrip: ``pgspec inspect B``, rendered into a fresh database C, must equal B;
+* scripts: B's own SQL (``setup.sql`` first where there is one), replayed offline with no
+  server, must equal B read live: the promise ``pgspec verify --sql`` makes about init scripts.
 
 A case whose SQL needs something the server lacks (an extension that is not installed, syntax
 of a newer release) is skipped with the reason; everything else counts. The pgspec Python API
@@ -41,7 +43,7 @@ from psycopg.conninfo import make_conninfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHECKS = ("drift", "sources", "roundtrip")
+CHECKS = ("drift", "sources", "roundtrip", "scripts")
 #: Roles the corpora's SQL expects to exist (cluster-wide, created once).
 ROLES = ("schemainspect_test_role", "testuser")
 #: Cases to treat as no-drift whatever their expected migration says. The corpus README names
@@ -62,6 +64,7 @@ class Result:
     drift: str = "-"
     sources: str = "-"
     roundtrip: str = "-"
+    scripts: str = "-"
     reasons: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -71,7 +74,7 @@ class Result:
 
     def row(self) -> str:
         why = "; ".join(f"{k}: {v}" for k, v in self.reasons.items())
-        return f"{self.case:<72} {self.drift:<6} {self.sources:<7} {self.roundtrip:<9} {why}"
+        return f"{self.case:<72} {self.drift:<6} {self.sources:<7} {self.roundtrip:<9} {self.scripts:<7} {why}"
 
 
 @dataclass(frozen=True)
@@ -198,8 +201,9 @@ def _describe(differences: list, limit: int = 3) -> str:
     return ", ".join(shown) + more
 
 
-def compare(expected: str, actual: str) -> list:
-    """What ``pgspec diff EXPECTED ACTUAL`` reports (exit 1 exactly when non-empty)."""
+def compare(expected: str, actual: str | list[str]) -> list:
+    """What ``pgspec diff EXPECTED ACTUAL`` reports (exit 1 exactly when non-empty); a list for
+    ACTUAL is SQL scripts applied in order, as ``verify --sql`` takes them."""
     from pgspec.diff import diff
     from pgspec.sources import open_comparison
 
@@ -218,16 +222,17 @@ def run_case(server: Server, case: Case) -> Result:
                         load(server, dsn, case.setup)
                     load(server, dsn, path)
             except Lacking as exc:
-                result.drift = result.sources = result.roundtrip = "skip"
+                result.drift = result.sources = result.roundtrip = result.scripts = "skip"
                 result.reasons["skip"] = str(exc)
                 return result
             except LoadError as exc:
-                result.drift = result.sources = result.roundtrip = "error"
+                result.drift = result.sources = result.roundtrip = result.scripts = "error"
                 result.reasons["load"] = str(exc)
                 return result
             _check(result, "drift", lambda: _drift(case, a, b))
             _check(result, "sources", lambda: _sources(server, b))
             _check(result, "roundtrip", lambda: _roundtrip(server, b, case.setup))
+            _check(result, "scripts", lambda: _scripts(case, b))
     finally:
         result.seconds = round(time.monotonic() - start, 2)
     return result
@@ -261,6 +266,12 @@ def _sources(server: Server, b: str) -> str | None:
                        check=True, capture_output=True, text=True)
         differences = compare(str(dump), b)
     return f"dump read offline differs from live: {_describe(differences)}" if differences else None
+
+
+def _scripts(case: Case, b: str) -> str | None:
+    scripts = [str(p) for p in (case.setup, case.new) if p is not None]
+    differences = compare(b, scripts)
+    return f"scripts read offline differ from live: {_describe(differences)}" if differences else None
 
 
 def _roundtrip(server: Server, b: str, setup: Path | None) -> str | None:
@@ -316,7 +327,7 @@ def run(roots: list[Path], *, dsn: str | None = None, pg_dump: str | None = None
     server, stack = start_server(dsn or os.environ.get("PGSPEC_TEST_DSN"), pg_dump)
     with stack:
         server.setup()
-        print(f"{'case':<72} {'drift':<6} {'sources':<7} {'roundtrip':<9} why", file=out)
+        print(f"{'case':<72} {'drift':<6} {'sources':<7} {'roundtrip':<9} {'scripts':<7} why", file=out)
         results: list[Result] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             for result in pool.map(lambda c: run_case(server, c), cases):
