@@ -108,6 +108,10 @@ class Extension(CatalogObject):
     schema_name: str | None = Field(default=None, alias="schema")
     #: Compared only when both sides state one: a spec usually does not pin versions.
     version: str | None = None
+    #: False where the source cannot know the comment: a script's CREATE EXTENSION takes it
+    #: from the extension's control file, which only a server reads, and a spec that states
+    #: none leaves it open. Comments are compared only where both sides know theirs.
+    comment_known: bool = True
 
     @property
     def key(self) -> str:

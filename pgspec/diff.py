@@ -445,11 +445,11 @@ def compare_constraint(scope: Scope, key: str, expected: Any, actual: Any) -> It
 @comparator("extension")
 def compare_extension(scope: Scope, key: str, expected: Extension, actual: Extension) -> Iterator[Difference]:
     """A spec rarely pins an extension's version or schema: compared only when both state one.
-    Its comment comes from the extension's own script, so it counts only when the expected
-    side states one."""
+    Its comment comes from the extension's control file unless COMMENT ON EXTENSION changed it,
+    so it counts only when both sides know theirs (``Extension.comment_known``)."""
     where = _location(expected, actual)
-    yield from compare_fields("extension", key, expected, actual, skip={"version", "comment"})
-    if expected.comment is not None and expected.comment != actual.comment:
+    yield from compare_fields("extension", key, expected, actual, skip={"version", "comment", "comment_known"})
+    if expected.comment_known and actual.comment_known and expected.comment != actual.comment:
         yield _changed("extension", key, "comment", expected.comment, actual.comment, where)
     for attribute, field in (("version", "version"), ("schema", "schema_name")):
         a, b = getattr(expected, field), getattr(actual, field)

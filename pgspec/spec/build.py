@@ -109,6 +109,7 @@ class Builder(BuildState):
                 schema=value.schema_name,
                 version=value.version,
                 comment=value.comment,
+                comment_known=value.comment is not None,
                 location=pos.location,
             )
             self.add("extension", obj, pos)

@@ -98,7 +98,8 @@ def create_extension(state: State, stmt: ast.CreateExtensionStmt) -> None:
             schema = "public"
         fields["schema"] = schema
     if state.keep(schema):
-        state.objects["extensions"][stmt.extname] = Extension(**fields)
+        # The comment is the control file's, which only the server reads.
+        state.objects["extensions"][stmt.extname] = Extension(**fields, comment_known=False)
 
 
 # --------------------------------------------------------------------------- comments
@@ -172,6 +173,9 @@ def comment(state: State, stmt: ast.CommentStmt) -> None:
     if target is None:
         return
     plural, key = target
+    if plural == "extensions":
+        state.update(plural, key, comment=text, comment_known=True)
+        return
     state.update(plural, key, comment=text)
 
 
