@@ -480,6 +480,8 @@ class _Canon:
             return _expand_in(node, op)
         if kind in (enums.A_Expr_Kind.AEXPR_BETWEEN, enums.A_Expr_Kind.AEXPR_NOT_BETWEEN):
             return _expand_between(node)
+        if kind in (enums.A_Expr_Kind.AEXPR_DISTINCT, enums.A_Expr_Kind.AEXPR_NOT_DISTINCT):
+            return _distinct(node)
         return node
 
     def visit_BoolExpr(self, node: ast.BoolExpr, scope: Scope) -> ast.Node:
@@ -560,6 +562,25 @@ def _expand_in(node: ast.A_Expr, op: str) -> Any:
         parts.append(_op(op, copy.deepcopy(node.lexpr), item))
     joiner = enums.BoolExprType.OR_EXPR if op == "=" else enums.BoolExprType.AND_EXPR
     return _bool(joiner, parts)
+
+
+def _is_null(node: Any) -> bool:
+    return isinstance(node, ast.A_Const) and bool(node.isnull)
+
+
+def _distinct(node: ast.A_Expr) -> Any:
+    """``IS [NOT] DISTINCT FROM`` as parse analysis stores it (``transformAExprDistinct``): a
+    NULL literal on either side makes it ``IS [NOT] NULL`` of the other side, and ``a IS NOT
+    DISTINCT FROM b`` is ``NOT (a IS DISTINCT FROM b)``."""
+    negated = node.kind == enums.A_Expr_Kind.AEXPR_NOT_DISTINCT
+    for this, other in ((node.rexpr, node.lexpr), (node.lexpr, node.rexpr)):
+        if _is_null(this):
+            test = enums.NullTestType.IS_NULL if negated else enums.NullTestType.IS_NOT_NULL
+            return ast.NullTest(arg=other, nulltesttype=test, argisrow=False)
+    if not negated:
+        return node
+    node.kind = enums.A_Expr_Kind.AEXPR_DISTINCT
+    return ast.BoolExpr(boolop=enums.BoolExprType.NOT_EXPR, args=(node,))
 
 
 def _expand_between(node: ast.A_Expr) -> Any:
