@@ -245,6 +245,11 @@ class Index(CatalogObject):
     include: list[str] = []
     where: Expression | None = None
     nulls_not_distinct: bool = False
+    #: A bare opclass of a key the source could not resolve (a script replayed offline) ->
+    #: the schemas of the search_path it may live in. Not compared itself: the differ
+    #: matches the bare name with the same name qualified by one of them
+    #: (``normalize.opclasses.settle``).
+    opclass_schemas: dict[str, list[str]] = {}
 
     @property
     def key(self) -> str:

@@ -535,8 +535,14 @@ def compare_table(scope: Scope, key: str, expected: Table, actual: Table) -> Ite
 
 @comparator("index")
 def compare_index(scope: Scope, key: str, expected: Any, actual: Any) -> Iterator[Difference]:
-    """An index's table is not part of its key (indexes are named per schema): compare it."""
-    yield from compare_fields("index", key, expected, actual)
+    """An index's table is not part of its key (indexes are named per schema): compare it.
+    A bare opclass a script left unresolved matches its qualified name in a schema it may be
+    in (``normalize.opclasses``)."""
+    if expected.opclass_schemas or actual.opclass_schemas:
+        from pgspec.normalize.opclasses import settle
+
+        expected, actual = settle(expected, actual)
+    yield from compare_fields("index", key, expected, actual, skip=("opclass_schemas",))
     if expected.table != actual.table:
         yield _changed("index", key, "table", expected.table, actual.table, _location(expected, actual))
 

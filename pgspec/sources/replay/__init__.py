@@ -22,6 +22,7 @@ from pgspec.sources.replay import (
     indexes,
     misc,
     moves,
+    opclasses,
     privileges,
     routines,
     tables,
@@ -186,6 +187,7 @@ class Replayer:
         return {
             ast.CreateSchemaStmt: lambda n: misc.create_schema(s, n, self.apply),
             ast.CreateExtensionStmt: lambda n: misc.create_extension(s, n),
+            ast.CreateOpClassStmt: lambda n: opclasses.create_opclass(s, n),
             ast.CreateEnumStmt: lambda n: types.create_enum(s, n),
             ast.AlterEnumStmt: lambda n: types.alter_enum(s, n),
             ast.CompositeTypeStmt: lambda n: types.create_composite(s, n),

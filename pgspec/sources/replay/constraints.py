@@ -13,8 +13,11 @@ from typing import Any
 from pglast import ast, enums
 
 from pgspec import naming
-from pgspec.catalog import Constraint
+from pgspec.catalog import Constraint, Index
+from pgspec.errors import SqlError
+from pgspec.normalize.opclasses import builtin, name_parts
 from pgspec.quoting import qualified
+from pgspec.sources.replay.opclasses import script_opclasses
 from pgspec.sources.replay.resolve import expression_text, qualify
 from pgspec.sources.replay.state import State, deparse, names_of
 
@@ -78,6 +81,8 @@ def add_constraint(
                 CT.CONSTR_ATTR_DEFERRED, CT.CONSTR_ATTR_IMMEDIATE,
                 CT.CONSTR_ATTR_ENFORCED, CT.CONSTR_ATTR_NOT_ENFORCED):
         return
+    if node.indexname and kind in (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE):
+        adopt_index(state, schema, table, node)
     columns = [column] if column else names_of(node.keys)
     fields: dict[str, Any] = {
         "deferrable": bool(node.deferrable),
@@ -87,6 +92,9 @@ def add_constraint(
         ctype = "primary_key"
         name = node.conname or naming.primary_key_name(table)
         fields["include"] = names_of(node.including)
+        # Only USING INDEX can give one (PostgreSQL 15 and 16 accept a NULLS NOT DISTINCT
+        # index there; 17 and later refuse it).
+        fields["nulls_not_distinct"] = bool(node.nulls_not_distinct)
         set_not_null(state, key, columns)
         state.primary_keys[key] = columns
     elif kind == CT.CONSTR_UNIQUE:
@@ -146,6 +154,85 @@ def add_constraint(
     )
 
 
+def adopt_index(state: State, schema: str, table: str, node: ast.Constraint) -> None:
+    """``ADD PRIMARY KEY / UNIQUE USING INDEX idx``: the index becomes the constraint's.
+
+    As the server does (``transformIndexConstraint``, ``ATExecAddIndexConstraint``): the index
+    is looked up in the table's schema; its key columns become the constraint's, its INCLUDE
+    columns and NULLS NOT DISTINCT too; the constraint takes the index's name unless it has
+    its own, and the index is renamed to it. pgspec, like the live reader, lists an index that
+    backs a constraint as the constraint only, so the index leaves the catalog. The clause is
+    completed in place (``keys``, ``including``, ``conname``) so that the caller goes on as for
+    ``PRIMARY KEY (cols)``, NOT NULL on the columns included.
+
+    The server refuses an index that would not be the one ``ADD PRIMARY KEY (cols)`` builds,
+    and so does the replay, with the same reasons: not unique, on expressions, partial, not a
+    btree, or a key with another sort order, collation or opclass than the column's default
+    (an opclass is known to be another when it is a built-in or script-made one that is not
+    DEFAULT; an explicit default opclass of another type is not checked).
+    """
+    if not state.keep(schema):
+        node.conname = node.conname or node.indexname
+        return  # neither the table nor its indexes are kept: nothing to check against
+    name = node.indexname
+    index: Index | None = state.objects["indexes"].get(qualified(schema, name))
+    if index is None:
+        owned = any(c.schema_name == schema and c.name == name
+                    and c.kind in ("primary_key", "unique", "exclude")
+                    for c in state.objects["constraints"].values())
+        if owned:
+            raise state.error(f"index {name!r} is already associated with a constraint")
+        raise state.error(f"index {name!r} does not exist")
+    if index.table != table:
+        raise state.error(f"index {name!r} does not belong to table {qualified(schema, table)!r}")
+    unusable = "cannot back a primary key or unique constraint"
+    if not index.unique:
+        raise state.error(f"index {name!r} is not a unique index: it {unusable}")
+    if any(k.expression is not None for k in index.keys):
+        raise state.error(f"index {name!r} contains expressions: it {unusable}")
+    if index.where is not None:
+        raise state.error(f"index {name!r} is a partial index: it {unusable}")
+    if index.method != "btree":
+        raise state.error(f"index {name!r} is not a btree: it {unusable}")
+    table_obj = state.table(qualified(schema, table))
+    for number, key in enumerate(index.keys, start=1):
+        column = table_obj.column(key.column or "") if table_obj is not None else None
+        collation = column.collation if column is not None else None
+        if (key.order != "asc" or key.nulls is not None
+                or (key.collation is not None and key.collation != (collation or "default"))
+                or _other_opclass(state, key.opclass)):
+            raise state.error(f"index {name!r} column number {number} does not have default "
+                              f"sorting behavior: it {unusable}")
+    if table_obj is not None and table_obj.partition_by is not None:
+        raise state.error("ALTER TABLE / ADD CONSTRAINT USING INDEX is not supported on "
+                          f"partitioned tables: {qualified(schema, table)!r}")
+    if node.contype == CT.CONSTR_PRIMARY and any(
+        c.kind == "primary_key" and c.schema_name == schema and c.table == table
+        for c in state.objects["constraints"].values()
+    ):
+        raise state.error(f"multiple primary keys for table {qualified(schema, table)!r} "
+                          "are not allowed")
+    node.keys = tuple(ast.String(sval=k.column) for k in index.keys if k.column is not None)
+    node.including = tuple(ast.String(sval=c) for c in index.include)
+    node.nulls_not_distinct = index.nulls_not_distinct
+    node.conname = node.conname or name
+    del state.objects["indexes"][index.key]
+
+
+def _other_opclass(state: State, opclass: str | None) -> bool:
+    """Whether a key's opclass is certainly not the default for its column: a built-in one
+    that is no type's default (``text_pattern_ops``), or one the script created without
+    DEFAULT."""
+    if opclass is None:
+        return False
+    parts = name_parts(opclass) if "." in opclass or '"' in opclass else (opclass,)
+    if len(parts) == 1:
+        # Bare: a built-in one (the replay qualifies every other it can place), or one it
+        # could not place, of which nothing is known.
+        return builtin("btree", parts[0]) is False
+    return len(parts) == 2 and script_opclasses(state).get(("btree", *parts)) is False
+
+
 @dataclass(frozen=True)
 class _TableConstraints:
     """The names of a table's constraints so far, as ``name in ...`` asks of them: what a
@@ -184,6 +271,10 @@ def fold_redundant_indexes(
     (``a uuid PRIMARY KEY, CONSTRAINT c UNIQUE (a)`` makes one primary key named ``c``).
     """
     index_kinds = (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE)
+    for con, _ in pending:
+        if con.contype in index_kinds and con.indexname:
+            # transformIndexConstraint: USING INDEX belongs to ALTER TABLE only.
+            raise SqlError(f"cannot use an existing index in CREATE TABLE: {con.indexname!r}")
     primary = [item for item in pending if item[0].contype == CT.CONSTR_PRIMARY]
     kept: list[tuple[ast.Constraint, str | None]] = primary[:1]
     dropped: set[int] = set()

@@ -12,9 +12,10 @@ from __future__ import annotations
 from pglast import ast, enums
 
 from pgspec import naming
-from pgspec.catalog import Index
+from pgspec.catalog import Index, IndexKey
 from pgspec.quoting import qualified
 from pgspec.sources.elements import index_key_from_node
+from pgspec.sources.replay import opclasses
 from pgspec.sources.replay.resolve import expression_text, qualify
 from pgspec.sources.replay.state import State, names_of
 
@@ -45,6 +46,8 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
         keys = [index_key_from_node(e, schema) for e in elems]
     except Exception as exc:  # SqlError / UnsupportedError from the shared conversion
         raise state.error(str(exc)) from None
+    method = stmt.accessMethod or "btree"
+    keys, opclass_schemas = resolve_opclasses(state, method, elems, keys)
     state.put(
         "indexes",
         Index(
@@ -52,14 +55,32 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
             name=name,
             table=table,
             unique=bool(stmt.unique),
-            method=stmt.accessMethod or "btree",
+            method=method,
             keys=keys,
             include=[e.name for e in stmt.indexIncludingParams or () if e.name],
             where=expression_text(state, stmt.whereClause) if stmt.whereClause is not None
             else None,
             nulls_not_distinct=bool(stmt.nulls_not_distinct),
+            opclass_schemas=opclass_schemas,
         ),
     )
+
+
+def resolve_opclasses(
+    state: State, method: str, elems: list[ast.IndexElem], keys: list[IndexKey]
+) -> tuple[list[IndexKey], dict[str, list[str]]]:
+    """The keys with each bare opclass named as the server prints it where the script tells
+    which schema holds it (``replay.opclasses``), and the schemas each one left bare may be in."""
+    unresolved: dict[str, list[str]] = {}
+    out = []
+    for elem, key in zip(elems, keys, strict=True):
+        if key.opclass is not None and len(names_of(elem.opclass)) == 1:
+            name, schemas = opclasses.resolve(state, method, key.opclass)
+            if schemas is not None:
+                unresolved[name] = schemas
+            key = key.model_copy(update={"opclass": name})
+        out.append(key)
+    return out, unresolved
 
 
 def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
