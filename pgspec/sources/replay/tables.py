@@ -25,6 +25,7 @@ from pgspec import naming
 from pgspec.catalog import Column, Sequence, Table
 from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
+from pgspec.sources.replay import like
 from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
 from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, any_name, deparse, names_of
@@ -286,6 +287,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
     local_names: list[str] = []
     local_not_null: list[str] = []
     pending: list[tuple[ast.Constraint, str | None]] = []
+    likes: list[like.LikeCopy] = []
     for elt in stmt.tableElts or ():
         if isinstance(elt, ast.ColumnDef):
             local: list[tuple[ast.Constraint, str]] = []
@@ -296,16 +298,7 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
                 columns = [col if c.name == elt.colname else c for c in columns]
             else:
                 col = _column(state, schema, name, elt, local)
-                local_names.append(col.name)
-                existing = next((c for c in columns if c.name == col.name), None)
-                if existing is not None:
-                    col = col.model_copy(update={
-                        "not_null": col.not_null or existing.not_null,
-                        "default": col.default if col.default is not None else existing.default,
-                    })
-                    columns = [col if c.name == col.name else c for c in columns]
-                else:
-                    columns.append(col)
+                columns = _add_local(state, columns, local_names, col)
             if elt.is_not_null or any(con.contype in (CT.CONSTR_NOTNULL, CT.CONSTR_PRIMARY)
                                       for con in elt.constraints or ()):
                 local_not_null.append(elt.colname)
@@ -313,7 +306,13 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         elif isinstance(elt, ast.Constraint):
             pending.append((elt, None))
         elif isinstance(elt, ast.TableLikeClause):
-            state.warn("table", key, "CREATE TABLE ... (LIKE ...) is not replayed by pgspec")
+            copied, later = like.copy_columns(state, schema, name, elt)
+            for col in copied:
+                columns = _add_local(state, columns, local_names, col)
+                if col.not_null:
+                    local_not_null.append(col.name)
+            if later is not None:
+                likes.append(later)
     table = Table(
         schema=schema,
         name=name,
@@ -333,6 +332,27 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         _inheritance(state).local_not_null.update((key, n) for n in local_not_null)
     for con, column in fold_redundant_indexes(pending):
         add_constraint(state, schema, name, con, column)
+    # LIKE's CHECKs and indexes come after the table's own (expandTableLikeClause).
+    for later in likes:
+        like.expand(state, schema, name, later)
+
+
+def _add_local(state: State, columns: list[Column], local_names: list[str], col: Column
+               ) -> list[Column]:
+    """A column the table declares (or copies with LIKE): merged into an inherited one of
+    that name (NOT NULL if either is, its own default first), else added at the end; two
+    local columns of one name are the server's error."""
+    if col.name in local_names:
+        raise state.error(f"column {col.name!r} specified more than once")
+    local_names.append(col.name)
+    existing = next((c for c in columns if c.name == col.name), None)
+    if existing is None:
+        return [*columns, col]
+    col = col.model_copy(update={
+        "not_null": col.not_null or existing.not_null,
+        "default": col.default if col.default is not None else existing.default,
+    })
+    return [col if c.name == col.name else c for c in columns]
 
 
 def _merge_options(state: State, col: Column | None, elt: ast.ColumnDef,
