@@ -101,6 +101,17 @@ CASES: dict[str, str] = {
         RESET search_path;
         CREATE TABLE public.v (LIKE app.src INCLUDING ALL, w int);
     """,
+    # Index constraints keep their options; INCLUDE columns name the copies too.
+    "index_constraint_options": """
+        CREATE TABLE src (
+            a int UNIQUE NULLS NOT DISTINCT,
+            b int,
+            r int4range,
+            CONSTRAINT b_later UNIQUE (b) DEFERRABLE INITIALLY DEFERRED,
+            CONSTRAINT no_overlap EXCLUDE USING gist (r WITH &&) INCLUDE (a) WHERE (a > 0));
+        CREATE UNIQUE INDEX src_ab ON src (a, b) NULLS NOT DISTINCT;
+        CREATE TABLE t (LIKE src INCLUDING INDEXES);
+    """,
     # A partitioned source, and a partition as source: it has its parent's key and indexes.
     "partitions": """
         CREATE TABLE src (a int PRIMARY KEY, b text, CHECK (a > 0)) PARTITION BY RANGE (a);
@@ -294,3 +305,21 @@ def test_what_the_server_refuses_is_an_error(
         pg.psql_file(make_db(), script)
     with pytest.raises(SqlError, match=message):
         read_sql(script)
+
+
+def test_including_statistics_is_reported_where_the_script_made_statistics(
+    pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
+) -> None:
+    """Statistics objects are not modelled: the server copies them, and the replay says it
+    cannot (the live side reports each one as a kind pgspec does not model)."""
+    script, dsn = _built(pg, make_db, tmp_path, """
+        CREATE TABLE src (a int, b int);
+        CREATE STATISTICS src_ab ON a, b FROM src;
+        CREATE TABLE t (LIKE src INCLUDING ALL);
+        CREATE TABLE u (LIKE src INCLUDING ALL EXCLUDING STATISTICS);
+    """)
+    code, report = _diff(run, script, dsn)
+    assert not _lines(report), "\n".join(_lines(report))
+    assert [(w["object_type"], w["name"]) for w in report["warnings"]
+            if w["object_type"] == "table"] == [("table", "public.t")]
+    assert code == 0
