@@ -49,7 +49,7 @@ need nothing here: the canonical form drops ``(0)::numeric`` on both sides alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -68,8 +68,8 @@ from pgspec.normalize.types import format_type_name, internal_type_name
 from pgspec.quoting import qualified
 
 __all__ = ["CAST_ATTRIBUTES", "TEXT_FUNCTIONS", "cast_type", "column_kinds", "string_kind",
-           "string_operand_casts", "subqueries_equivalent", "typed_canonical", "typed_equivalent",
-           "unchanged_by_cast", "unsettled"]
+           "string_operand_casts", "subqueries_equivalent", "type_query", "typed_canonical",
+           "typed_equivalent", "unchanged_by_cast", "unsettled"]
 
 
 class _Uncertain(Exception):
@@ -218,6 +218,10 @@ class _Typer:
         #: Names of the catalog's own functions (which may shadow ``TEXT_FUNCTIONS``).
         self.functions = functions
 
+    def keeps(self, node: ast.TypeCast) -> bool:
+        """Whether a relabel cast must stay (it types a view's output column)."""
+        return False
+
     def visit(self, node: Any) -> tuple[Any, str | None]:
         if isinstance(node, tuple | list):
             return tuple(self.visit(n)[0] for n in node), None
@@ -281,9 +285,9 @@ class _Typer:
         if scalar and internal in _RANK:
             return node, internal
         target = cast_type(node.typeName)
-        if (target is not None and inner is not None and inner not in _RANK
-                and inner not in (_UNKNOWN, _BOOL)
-                and unchanged_by_cast(target, inner) is not None):
+        reason = (unchanged_by_cast(target, inner) if target is not None and inner is not None
+                  and inner not in _RANK and inner not in (_UNKNOWN, _BOOL) else None)
+        if reason == "same" or (reason == "relabel" and not self.keeps(node)):
             # ``name::text`` on a text column (the server prints ``name``), ``(email)::text``
             # on a varchar one (the relabel the server adds itself): see ``unchanged_by_cast``.
             return node.arg, target if target == "text" else inner
@@ -342,7 +346,11 @@ class _Typer:
             if right != target and right in _RANK and not _is_constant(node.rexpr):
                 node.rexpr = _cast(node.rexpr, target)
         if kind == enums.A_Expr_Kind.AEXPR_NULLIF:
-            return node, None
+            # The first argument's type, as the ``=`` operator chosen takes it: varchar has
+            # no ``=`` of its own and is read as text; a number may be widened.
+            if left in _RANK:
+                return node, target or left
+            return node, "text" if string_kind(left) in ("text", "varchar") else None
         if op in _COMPARISONS or kind != enums.A_Expr_Kind.AEXPR_OP:
             return node, _BOOL
         if left in _RANK and right in _RANK:
@@ -355,9 +363,12 @@ class _Typer:
         return node, None
 
     def _common(self, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
-        """``select_common_type`` over numeric kinds: every argument of another kind cast."""
+        """``select_common_type`` over numeric kinds (every argument of another kind cast) or
+        string kinds (``_common_string``)."""
         typed = [self.visit(v) for v in values]
         kinds = {k for _, k in typed if k != _UNKNOWN}
+        if kinds and all(string_kind(k) for k in kinds):
+            return _common_string(typed)
         if not kinds or not kinds <= _RANK.keys():
             return tuple(n for n, _ in typed), None
         target = max((k for k in kinds if k is not None), key=_RANK.__getitem__)
@@ -391,6 +402,95 @@ class _Typer:
         return node, kind
 
 
+class _QueryTyper(_Typer):
+    """Types a view query whose column references ``normalize.views`` resolved through its
+    FROM items: a reference's type is known by node, not by name, so subqueries are typed
+    too (each reference was resolved at its own level); a relabel that is an output
+    column's value stays (it types the view's column). Records each SELECT level's output
+    types for the level above (a scalar subquery) and for ``query_output_types``."""
+
+    def __init__(self, columns: Mapping[int, str], outputs: Container[int],
+                 functions: Container[str]) -> None:
+        super().__init__({}, frozenset(), functions)  # type: ignore[arg-type]
+        self.columns = columns
+        self.outputs = outputs
+        #: Output column types (canonical, None where unknown) of each SELECT, by ``id``.
+        self.levels: dict[int, list[str | None]] = {}
+        #: Each target's kind, by the ``id`` of its ResTarget.
+        self.kinds_of: dict[int, str | None] = {}
+
+    def keeps(self, node: ast.TypeCast) -> bool:
+        return id(node) in self.outputs
+
+    def visit_ColumnRef(self, node: Any) -> tuple[Any, str | None]:
+        found = self.columns.get(id(node))
+        return node, None if found is None else _kind(found)
+
+    def visit_SubLink(self, node: Any) -> tuple[Any, str | None]:
+        self.children(node)
+        if node.subLinkType == enums.SubLinkType.EXISTS_SUBLINK:
+            return node, _BOOL
+        if node.subLinkType == enums.SubLinkType.EXPR_SUBLINK:
+            found = self.levels.get(id(node.subselect)) or [None]
+            return node, None if len(found) != 1 or found[0] is None else _kind(found[0])
+        return node, None
+
+    def visit_SelectStmt(self, node: Any) -> tuple[Any, str | None]:
+        self.children(node)
+        if node.op != enums.SetOperation.SETOP_NONE:
+            # The branches' common types: settled here only where every branch agrees.
+            left, right = self.levels.get(id(node.larg)), self.levels.get(id(node.rarg))
+            if left is not None and right is not None and len(left) == len(right):
+                self.levels[id(node)] = [a if a == b else None
+                                         for a, b in zip(left, right, strict=True)]
+            return node, None
+        types: list[str | None] = []
+        for target in node.targetList or ():
+            value = target.val if isinstance(target, ast.ResTarget) else None
+            if isinstance(value, ast.ColumnRef):
+                types.append(self.columns.get(id(value)))
+            else:
+                types.append(_output_type(self.kinds_of.get(id(target))))
+        self.levels[id(node)] = types
+        return node, None
+
+    def visit_ResTarget(self, node: Any) -> tuple[Any, str | None]:
+        kind = None
+        if node.val is not None:
+            node.val, kind = self.visit(node.val)
+        self.kinds_of[id(node)] = kind
+        if node.indirection:
+            node.indirection = self.visit(node.indirection)[0]
+        return node, None
+
+
+#: Kinds as canonical type names, where the kind alone says the type (a numeric's modifier
+#: is not known from its kind: left out).
+_KIND_TYPES = {"int2": "smallint", "int4": "integer", "int8": "bigint",
+               "float8": "double precision", _BOOL: "boolean", _UNKNOWN: "text"}
+
+
+def _output_type(kind: str | None) -> str | None:
+    """An output column's canonical type from its expression's kind (a string literal's
+    column is text: unknown output columns are resolved to text since PostgreSQL 10)."""
+    if kind is None or kind == "numeric":
+        return None
+    return _KIND_TYPES.get(kind, kind)
+
+
+def type_query(stmt: ast.SelectStmt, columns: Mapping[int, str], outputs: Container[int],
+               functions: Container[str]) -> list[str | None] | None:
+    """Add and drop, in place, the casts parse analysis adds to a view query's operands, as
+    ``typed_equivalent`` does for a table's expressions: ``columns`` holds the canonical type
+    of each resolved column reference (by ``id``), ``outputs`` the ``id`` of every target's
+    value (a relabel there stays), ``functions`` the bare names that may be a user's own
+    function. Returns the query's output column types (None for one not known; None when the
+    query is no SELECT)."""
+    typer = _QueryTyper(columns, outputs, functions)
+    typer.visit(stmt)
+    return typer.levels.get(id(stmt))
+
+
 def _operator_input(op: str | None, left: str | None, right: str | None) -> str | None:
     """The input type of the built-in operator ``op`` resolves to for these operand kinds,
     when parse analysis must cast an operand to reach it; None when no cast is needed or
@@ -407,6 +507,37 @@ def _operator_input(op: str | None, left: str | None, right: str | None) -> str 
             return None  # cross-width integer operators exist
         return wider
     return None
+
+
+#: The cast parse analysis adds to reach each string kind, and the kind's type without a
+#: modifier (the common type of arguments whose modifiers differ).
+_STRING_CASTS = {"text": "text", "varchar": "varchar", "bpchar": "bpchar"}
+_UNBOUNDED = {"text": "text", "varchar": "character varying", "bpchar": "character"}
+
+
+def _common_string(typed: list[tuple[Any, str | None]]) -> tuple[tuple[Any, ...], str | None]:
+    """``select_common_type`` over text, varchar and char(n) (COALESCE, GREATEST/LEAST,
+    CASE results), whose arguments are all strings or literals.
+
+    The three convert to each other implicitly and only text is the category's preferred
+    type, which wins only over a type it cannot be converted to: so the first argument that
+    is not a literal decides (``COALESCE(v, t)`` on a varchar and a text is varchar, and the
+    server prints ``COALESCE(v, (t)::character varying)``). Every other argument of another
+    kind gets the cast to it, except a varchar becoming text (the relabel the canonical form
+    drops wherever the server writes it: ``unchanged_by_cast``). The result keeps its
+    modifier only when every argument has the same type (``select_common_typmod``)."""
+    kinds = [k for _, k in typed if k != _UNKNOWN]
+    target = string_kind(kinds[0])
+    assert target is not None
+    result = kinds[0] if len(set(kinds)) == 1 else _UNBOUNDED[target]
+    out = []
+    for node, kind in typed:
+        own = string_kind(kind)
+        if own is not None and own != target and not _is_constant(node) and not (
+                own == "varchar" and target == "text"):
+            node = _cast(node, _STRING_CASTS[target])
+        out.append(node)
+    return tuple(out), result
 
 
 @lru_cache(maxsize=4096)

@@ -11,10 +11,21 @@ qualified with its FROM item, as the server's parse analysis did, then canonical
 
 The same catalog tells what else the server settled when it stored the view and prints
 back: the columns ``*`` and ``t.*`` stood for, which side's column a ``JOIN ... USING`` (or
-``NATURAL``) column is, a join alias's column list, the ``_1`` names it gives a relation an
-enclosing level already names, and the casts parse analysis adds to an integer operand of a
-numeric or float operator. Each is rebuilt only from what the catalog states (column names,
-canonical types); anything else raises ``_Uncertain`` and the query is compared as written.
+``NATURAL``) column is, a join alias's column list, and the ``_1`` names it gives a relation
+an enclosing level already names. Each is rebuilt only from what the catalog states (column
+names, canonical types); anything else raises ``_Uncertain`` and the query is compared as
+written.
+
+Once every column reference is resolved, its type is known where its FROM item's is (a
+table's columns, a view's output columns where its own query states them), and the query is
+typed as a table's expressions are (``typed.type_query``, the rules of ``normalize.typed``):
+the casts parse analysis adds are added (``(qty)::numeric * price``, ``COALESCE(v, (t)::
+character varying)``, ``(code)::text`` under a text operator on a char(n)), the ones it adds
+that cannot change the meaning are dropped on both sides (a varchar relabelled to text
+inside an expression; never at an output column, whose type it sets), and every cast that
+may change the meaning stays (``status::text`` on an enum). Casts that depend on a
+function's signature (its argument coerced to a parameter type) are not known offline and
+stay as written: ``--dev-db`` settles them.
 
 Only queries whose texts differ and whose context-free forms differ get here, so a clean
 ``verify`` parses nothing. A column that cannot be attributed with certainty (a relation or a
@@ -27,67 +38,39 @@ from __future__ import annotations
 from typing import Any
 
 import pglast
-from pglast import ast, enums
+from pglast import ast
 
 from pgspec.catalog import Catalog
 from pgspec.normalize.compare import equivalent
 from pgspec.normalize.expressions import _deparse, _rewrite, query_tree
 from pgspec.normalize.scope import Item, Relations, Resolver, Scope, output_names, strings
 from pgspec.normalize.trees import nodes
-from pgspec.normalize.typed import (
-    TEXT_FUNCTIONS,
-    cast_type,
-    string_kind,
-    string_operand_casts,
-    unchanged_by_cast,
-)
+from pgspec.normalize.typed import type_query
 from pgspec.quoting import qualified
 
-__all__ = ["catalog_relations", "queries_equivalent", "resolved_query_tree"]
+__all__ = ["catalog_relations", "queries_equivalent", "query_output_types", "resolved_query_tree"]
 
 
 class _Uncertain(Exception):
     """A bare column whose FROM item cannot be told for certain."""
 
 
-#: Canonical names of the integer types, and of the types they are implicitly promoted to
-#: when the other operand of an arithmetic or comparison operator has that type.
-_INTEGERS = frozenset({"smallint", "integer", "bigint"})
-_PROMOTED = {"numeric": "numeric", "double precision": "float8"}
-#: Operators PostgreSQL defines for numeric x numeric and float8 x float8 but never for an
-#: integer with either: ``price * qty`` resolves to numeric * numeric after the implicit cast
-#: ``(qty)::numeric`` (``func_select_candidate``: the candidate with an exact match and the
-#: preferred type wins), and the server prints that cast.
-_PROMOTING_OPERATORS = frozenset({"+", "-", "*", "/", "%", "=", "<>", "<", ">", "<=", ">="})
-
-
-def _base_type(name: str | None) -> str | None:
-    """``numeric(12,2)`` -> ``numeric``; array and other types -> None."""
-    if name is None or name.endswith("]"):
-        return None
-    return name.split("(", 1)[0]
-
-
 class _Qualifier(Resolver):
     """Qualifies every bare column reference with the name of the FROM item it belongs to,
     and spells the query as ruleutils prints it where that follows from the catalog: FROM
-    items (see ``from_item``), ``*`` expanded, USING columns as the join stores them, names
-    an enclosing level uses renamed (``projects_1``), and integer operands of a numeric or
-    float operator cast as parse analysis casts them."""
+    items (see ``from_item``), ``*`` expanded, USING columns as the join stores them, and
+    names an enclosing level uses renamed (``projects_1``). It records the type of each
+    column it resolves, for the typing pass that follows (``resolved_query_tree``)."""
 
     merge_using = True
 
-    def __init__(self, relations: Relations, outputs: frozenset[int] = frozenset()) -> None:
+    def __init__(self, relations: Relations) -> None:
         super().__init__(relations)
         #: Query levels (``id`` of their Scope) whose FROM items a reference has named.
         self._named: set[int] = set()
-        #: Column references, casts and text results (by ``id``) whose canonical type is known.
-        self._types: dict[int, str] = {}
-        #: Output expressions (``id`` of a target's value): a cast there types the column.
-        self._outputs = outputs
-        #: Casts (by ``id``) the server does not store or that cannot change the meaning,
-        #: replaced by their operand once the walk is done (``without_casts``).
-        self.dropped: set[int] = set()
+        #: Column references (by ``id``) whose canonical type is known: ``typed.type_query``
+        #: adds and drops the casts parse analysis adds from them once the walk is done.
+        self.types: dict[int, str] = {}
 
     def _note(self, item: Item | None, scope: Scope) -> None:
         for level in scope.chain():
@@ -119,7 +102,7 @@ class _Qualifier(Resolver):
             else:
                 node.fields = (ast.String(sval=item.out), fields[0])
             if item.types is not None and name in item.types:
-                self._types[id(node)] = item.types[name]
+                self.types[id(node)] = item.types[name]
         else:
             names = strings(fields)
             star = isinstance(fields[-1], ast.A_Star)
@@ -130,7 +113,7 @@ class _Qualifier(Resolver):
             if item is not None and not star and item.types is not None:
                 found = item.types.get(names[-1])
                 if found is not None:
-                    self._types[id(node)] = found
+                    self.types[id(node)] = found
         self._note(item, scope)
 
     def _whole_row(self, name: str, scope: Scope) -> Item | None:
@@ -229,137 +212,58 @@ class _Qualifier(Resolver):
             if name is not None and _figure_colname(target.val)[0] != name:
                 target.name = name
 
-    def visit_TypeCast(self, node: ast.TypeCast, scope: Scope) -> None:
-        """A cast to a column's own type is one the server does not store; a varchar column
-        relabelled to text is the one it adds itself (``typed.unchanged_by_cast``), dropped
-        except where it types an output column. Any other cast stays (``status::text`` on an
-        enum, ``code::text`` on a char(n): another meaning)."""
-        self.children(node, scope)
-        target = cast_type(node.typeName)
-        if target is None:
-            return
-        self._types[id(node)] = target
-        operand = self._types.get(id(node.arg))
-        if operand is None or isinstance(node.arg, ast.A_Const):
-            return
-        reason = unchanged_by_cast(target, operand)
-        if reason == "same" or (reason == "relabel" and id(node) not in self._outputs):
-            self.dropped.add(id(node))
-            if target != "text":
-                self._types[id(node)] = operand
-
-    def visit_FuncCall(self, node: ast.FuncCall, scope: Scope) -> None:
-        """``upper(code)`` on a char(n) column: the function takes text only, and function
-        resolution casts the argument (``typed.TEXT_FUNCTIONS``)."""
-        self.children(node, scope)
-        parts = strings(node.funcname)
-        name = parts[-1] if len(parts) == 1 or parts[:1] == ["pg_catalog"] else None
-        if (name not in TEXT_FUNCTIONS or (len(parts) == 1 and self.relations.user_function(parts))
-                or node.agg_star or node.func_variadic or not node.args):
-            return
-        node.args = tuple(
-            _cast(arg, "text") if string_kind(self._types.get(id(arg))) == "bpchar"
-            and not isinstance(arg, ast.A_Const) else arg for arg in node.args)
-        if TEXT_FUNCTIONS[name]:  # type: ignore[index]
-            self._types[id(node)] = "text"
-
-    def _string_casts(self, node: ast.A_Expr) -> None:
-        """The casts parse analysis adds to char(n) operands (``typed.string_operand_casts``)."""
-        op = strings(node.name)
-        if len(op) != 1:
-            return
-        types = [self._string_type(node.lexpr), self._string_type(node.rexpr)]
-        left, right = string_operand_casts(op[0], *types)
-        if left is not None:
-            node.lexpr = _cast(node.lexpr, left)
-            types[0] = left
-        if right is not None:
-            node.rexpr = _cast(node.rexpr, right)
-            types[1] = right
-        if op[0] == "||" and any(string_kind(t) for t in types):
-            self._types[id(node)] = "text"
-
-    def _string_type(self, node: Any) -> str | None:
-        if isinstance(node, ast.A_Const) and (node.isnull or isinstance(node.val, ast.String)):
-            return "unknown"
-        return self._types.get(id(node))
-
-    def visit_A_Expr(self, node: ast.A_Expr, scope: Scope) -> None:
-        """An integer column beside a numeric or double precision one (or a numeric
-        constant), or a numeric column beside a double precision one, under an operator
-        those types share is cast as parse analysis casts it; nothing else is (an explicit
-        cast is the user's and stays). A char(n) operand is cast as ``_string_casts`` says."""
-        self.children(node, scope)
-        if node.kind in (enums.A_Expr_Kind.AEXPR_OP, enums.A_Expr_Kind.AEXPR_DISTINCT,
-                         enums.A_Expr_Kind.AEXPR_NOT_DISTINCT):
-            self._string_casts(node)
-        if node.kind != enums.A_Expr_Kind.AEXPR_OP or strings(node.name) not in (
-            [op] for op in _PROMOTING_OPERATORS
-        ):
-            return
-        kinds = [self._operand_type(node.lexpr), self._operand_type(node.rexpr)]
-        for i, side in enumerate((node.lexpr, node.rexpr)):
-            kind, other = kinds[i], kinds[1 - i]
-            if not isinstance(side, ast.ColumnRef) or other not in _PROMOTED:
-                continue
-            if kind in _INTEGERS or (kind == "numeric" and other == "double precision"):
-                cast = ast.TypeCast(arg=side, typeName=ast.TypeName(
-                    names=(ast.String(sval="pg_catalog"), ast.String(sval=_PROMOTED[other])),
-                    typemod=-1))
-                if i == 0:
-                    node.lexpr = cast
-                else:
-                    node.rexpr = cast
-
-    def _operand_type(self, node: Any) -> str | None:
-        if isinstance(node, ast.ColumnRef):
-            return _base_type(self._types.get(id(node)))
-        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Float):
-            text = node.val.fval
-            if "." in text or "e" in text.lower():
-                return "numeric"  # 1.5 is numeric; 10000000000 is bigint
-        return None
-
     def output_reference(self, expr: ast.ColumnRef, target: ast.ResTarget) -> None:
         # ORDER BY an output column is that target entry: the server prints its expression.
         if isinstance(target.val, ast.ColumnRef):
             expr.fields = tuple(target.val.fields)
 
 
-def resolved_query_tree(text: str, relations: Relations) -> ast.Node:
-    """The canonical tree of a view query with its bare columns qualified (``query_tree``'s
-    tree when any column cannot be attributed for certain). Raises ``SqlError`` as
-    ``query_tree`` does."""
-    plain = query_tree(text)  # validates the text, and is the answer when resolution fails
+class _UserFunctions:
+    """The bare function names a catalog's own functions may take (``typed.TEXT_FUNCTIONS``
+    casts are not assumed for them), asked of its Relations."""
+
+    def __init__(self, relations: Relations) -> None:
+        self.relations = relations
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.relations.user_function([name])
+
+
+def _resolved(text: str, relations: Relations) -> tuple[Any, list[str | None] | None] | None:
+    """A view query parsed, its columns qualified and its operands typed (the casts parse
+    analysis adds, added; the ones it stores for nothing, dropped), with its output column
+    types; None when a column cannot be attributed for certain."""
     stmt = pglast.parse_sql(text)[0].stmt
-    outputs = frozenset(id(n.val) for n in nodes(stmt) if isinstance(n, ast.ResTarget))
-    qualifier = _Qualifier(relations, outputs)
+    qualifier = _Qualifier(relations)
     try:
         qualifier.visit(stmt, Scope([], None))
     except _Uncertain:
+        return None
+    outputs = frozenset(id(n.val) for n in nodes(stmt) if isinstance(n, ast.ResTarget))
+    types = type_query(stmt, qualifier.types, outputs, _UserFunctions(relations))
+    return stmt, types
+
+
+def resolved_query_tree(text: str, relations: Relations) -> ast.Node:
+    """The canonical tree of a view query with its bare columns qualified and its operands
+    typed (``query_tree``'s tree when any column cannot be attributed for certain). Raises
+    ``SqlError`` as ``query_tree`` does."""
+    plain = query_tree(text)  # validates the text, and is the answer when resolution fails
+    found = _resolved(text, relations)
+    if found is None:
         return plain
-    return _rewrite(_without_casts(stmt, qualifier.dropped), None)
+    return _rewrite(found[0], None)
 
 
-def _cast(node: Any, kind: str) -> ast.TypeCast:
-    return ast.TypeCast(arg=node, typeName=ast.TypeName(
-        names=(ast.String(sval="pg_catalog"), ast.String(sval=kind)), typemod=-1))
-
-
-def _without_casts(node: Any, dropped: set[int]) -> Any:
-    """``node`` with each cast in ``dropped`` replaced by its operand."""
-    if isinstance(node, tuple | list):
-        return tuple(_without_casts(n, dropped) for n in node)
-    if not isinstance(node, ast.Node):
-        return node
-    while isinstance(node, ast.TypeCast) and id(node) in dropped:
-        node = node.arg
-    if dropped:
-        for attr in node:
-            value = getattr(node, attr)
-            if isinstance(value, ast.Node | tuple | list):
-                setattr(node, attr, _without_casts(value, dropped))
-    return node
+def query_output_types(text: str, relations: Relations) -> list[str | None] | None:
+    """The canonical types of a view query's output columns, where its columns' types and
+    the operators over them state them (None for each other; None for all when the query
+    does not parse or a column cannot be attributed)."""
+    try:
+        found = _resolved(text, relations)
+    except pglast.parser.ParseError:
+        return None
+    return None if found is None else found[1]
 
 
 def queries_equivalent(a: str, b: str, a_relations: Relations, b_relations: Relations) -> bool:
@@ -384,7 +288,8 @@ _BY_CATALOG: dict[int, tuple[Catalog, Relations]] = {}
 
 def catalog_relations(catalog: Catalog) -> Relations:
     """What resolution knows from a Catalog: relation columns from its tables, views (their
-    ``columns``, else the output names of their query) and materialized views.
+    ``columns``, else the output names of their query) and materialized views, and their
+    types (a table's columns; a view's where its own query states them).
 
     A relation named without a schema is ``public``'s: specs are rendered and applied under
     the default search_path, the live reader reads under an empty one (every name qualified),
@@ -411,15 +316,36 @@ def catalog_relations(catalog: Catalog) -> Relations:
             function_names.add("")  # computed, even when the catalog has no functions
         return len(parts) == 1 and qualified("public", parts[0]) in function_names
 
+    types_cache: dict[str, dict[str, str] | None] = {}
+
     def types(rel: str) -> dict[str, str] | None:
         table = catalog.tables.get(rel)
-        return None if table is None else {c.name: c.type for c in table.columns}
+        if table is not None:
+            return {c.name: c.type for c in table.columns}
+        if rel not in types_cache:
+            types_cache[rel] = None  # a view reading itself (never stored) finds nothing
+            types_cache[rel] = _view_types(catalog, rel, relations)
+        return types_cache[rel]
 
     relations = Relations(key=key, columns=columns, user_function=user_function, types=types)
     if len(_BY_CATALOG) >= 8:
         _BY_CATALOG.clear()
     _BY_CATALOG[id(catalog)] = (catalog, relations)
     return relations
+
+
+def _view_types(catalog: Catalog, key: str, relations: Relations) -> dict[str, str] | None:
+    """A view's (or materialized view's) output column types, where its own query states
+    them: its columns resolved and typed against the same catalog (a view over a view
+    reads the inner one's the same way)."""
+    view: Any = catalog.views.get(key) or catalog.materialized_views.get(key)
+    names = _columns(catalog, key)
+    if view is None or names is None:
+        return None
+    found = query_output_types(view.query, relations)
+    if found is None or len(found) != len(names):
+        return None
+    return {n: t for n, t in zip(names, found, strict=True) if t is not None}
 
 
 def _columns(catalog: Catalog, key: str) -> list[str] | None:

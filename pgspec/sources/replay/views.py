@@ -8,8 +8,10 @@ from typing import Any
 from pglast import ast, enums
 
 from pgspec.catalog import MaterializedView, View
+from pgspec.normalize.scope import output_names
 from pgspec.quoting import qualified
 from pgspec.sources.replay.resolve import qualify
+from pgspec.sources.replay.stars import expand_stars
 from pgspec.sources.replay.state import State, deparse, names_of
 
 _TRUE = {"true", "on", "yes", "1", "t", "y"}
@@ -45,33 +47,29 @@ def _options(elems: Any) -> dict[str, str]:
 
 
 def _output_names(query: Any, aliases: list[str]) -> list[str]:
-    """Output column names where the text states them (informative only; never compared)."""
-    if aliases:
-        return aliases
-    names: list[str] = []
-    for target in getattr(query, "targetList", None) or ():
-        if target.name:
-            names.append(target.name)
-        elif isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1],
-                                                                     ast.String):
-            names.append(target.val.fields[-1].sval)
-        elif isinstance(target.val, ast.FuncCall):
-            names.append(names_of(target.val.funcname)[-1])
-        else:
-            return []
-    return names
+    """Output column names as the server gives them: the view's column aliases over the
+    first ones, the rest as the query names them (a set operation's first branch,
+    ``FigureColname`` for an unaliased expression). Empty when the query leaves any unknown
+    (a ``*`` the replay could not expand). Informative only, and what a view built on this
+    one reads its columns from."""
+    names = output_names(query)
+    if names is None:
+        return list(aliases)
+    return [*aliases, *names[len(aliases):]]
 
 
 def _query_text(state: State, query: Any) -> str:
     """A view's query as stored: relations it names unqualified are resolved through the
     search_path in force now, as CREATE VIEW resolves them once and for all (the server
-    stores oids, and prints ``app.c`` for ``c`` read under ``search_path = app, public``).
+    stores oids, and prints ``app.c`` for ``c`` read under ``search_path = app, public``),
+    and each ``*`` is the columns it stands for now (``stars``: a later ADD COLUMN does not
+    reach the view).
 
     A name resolved to ``public`` stays bare (every reader and the differ take a bare name as
     public's), and so does one found on no schema of the path (a system catalog, or a
     relation pgspec does not know): it is left as the script wrote it.
     """
-    return deparse(qualify(state, query), remember=False)
+    return deparse(expand_stars(state, qualify(state, query)), remember=False)
 
 
 def create_view(state: State, stmt: ast.ViewStmt) -> None:
@@ -86,12 +84,13 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
         options["check_option"] = "local"
     elif check == enums.ViewCheckOption.CASCADED_CHECK_OPTION:
         options["check_option"] = "cascaded"
+    query = _query_text(state, stmt.query)  # expands ``*``: the names below follow it
     state.put(
         "views",
         View(
             schema=schema,
             name=name,
-            query=_query_text(state, stmt.query),
+            query=query,
             options=dict(sorted(options.items())),
             columns=_output_names(stmt.query, names_of(stmt.aliases)),
         ),
@@ -105,12 +104,13 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
     state.known_types.add(key)
     if stmt.if_not_exists and key in state.objects["materialized_views"]:
         return
+    query = _query_text(state, stmt.query)  # expands ``*``: the names below follow it
     state.put(
         "materialized_views",
         MaterializedView(
             schema=schema,
             name=name,
-            query=_query_text(state, stmt.query),
+            query=query,
             with_data=(None if state.dump else False) if into.skipData else True,
             columns=_output_names(stmt.query, names_of(into.colNames)),
         ),
