@@ -619,3 +619,14 @@ def test_describe_dsn_never_includes_the_password() -> None:
     described = describe_dsn("host=/tmp/sock user=me dbname=app")
     assert described == "postgresql://me@/tmp/sock:5432/app"
     assert conninfo_to_dict(f"password={SECRET}")  # the parser itself accepts it
+
+
+def test_an_exclusion_constraint_on_an_expression_is_read(any_pg: Server, make_db: Callable[..., str]) -> None:
+    """conkey holds 0 for an expression key: the reader once failed with KeyError: 0."""
+    dsn = make_db(server=any_pg)
+    run_sql(dsn, "CREATE EXTENSION btree_gist; CREATE TABLE booking (room int, starts int, ends int, "
+                 "EXCLUDE USING gist (int4range(starts, ends) WITH &&, room WITH =))")
+    constraint = introspect(dsn).constraints["public.booking.booking_int4range_room_excl"]
+    assert constraint.kind == "exclude"
+    assert constraint.columns == ["room"]
+    assert "int4range(starts, ends) WITH &&" in str(constraint.definition)

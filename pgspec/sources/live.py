@@ -376,7 +376,9 @@ class _Reader:
             name=row.name,
             kind=kind,
             # A CHECK's columns are whatever its expression mentions: not an attribute of its own.
-            columns=[] if kind == "check" else self.names(row.relation, row.attnums or ()),
+            # An exclusion constraint's key on an expression is attribute number 0 (its
+            # definition holds the expression).
+            columns=[] if kind == "check" else self.names(row.relation, (n for n in row.attnums or () if n)),
             expression=row.expression,
             references=qualified(row.ref_schema, row.ref_table) if foreign else None,
             references_columns=self.referenced(row) if foreign else [],
