@@ -36,15 +36,16 @@ def test_builtin_list_is_the_servers(any_pg: Server) -> None:
     """The stored list of pg_catalog's opclasses is a fact of the server, on 15 and 18 alike."""
     with psycopg.connect(any_pg.dsn) as conn:
         rows = conn.execute(
-            "SELECT am.amname, opc.opcname, opc.opcdefault FROM pg_opclass opc "
-            "JOIN pg_am am ON am.oid = opc.opcmethod "
+            "SELECT am.amname, opc.opcname, CASE WHEN opc.opcdefault THEN t.typname END "
+            "FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod "
+            "JOIN pg_type t ON t.oid = opc.opcintype "
             "WHERE opc.opcnamespace = 'pg_catalog'::regnamespace").fetchall()
     assert {(m, n, d) for m, names in BUILTIN.items() for n, d in names.items()} == set(rows)
 
 
 #: name -> (script, the opclass the replay stores for public.t_i's first key, and whether it
 #: stays bare and unresolved).
-CASES: dict[str, tuple[str, str, bool]] = {
+CASES: dict[str, tuple[str, str | None, bool]] = {
     # The extension is in the one schema of the path: that is where the opclass is.
     "extension_in_public": ("""
         CREATE EXTENSION pg_trgm;
@@ -74,6 +75,18 @@ CASES: dict[str, tuple[str, str, bool]] = {
         SET search_path = app, pg_catalog, public;
         CREATE INDEX t_j ON public.t (b varchar_pattern_ops, a);
     """, "app.my_int4_ops", False),
+    # A default opclass or the column's own collation written out is what the server leaves
+    # out of its definition (varchar takes text's opclasses); any other one it prints.
+    "defaults_written_out": ("""
+        CREATE TABLE t (b text, v varchar(10), a int, c text COLLATE "C", j jsonb);
+        CREATE INDEX t_i ON t (b COLLATE "default" text_ops, a int4_ops, c COLLATE "C");
+        CREATE INDEX t_h ON t USING hash (v text_ops);
+        CREATE INDEX t_s ON t USING spgist (v text_ops);
+        CREATE INDEX t_b ON t USING brin (v text_minmax_ops, a int4_minmax_ops);
+        CREATE INDEX t_g ON t USING gin (j jsonb_ops);
+        CREATE INDEX t_p ON t USING gin (j jsonb_path_ops);
+        CREATE INDEX t_c ON t (c COLLATE "default", v varchar_ops, a int4_ops DESC);
+    """, None, False),
 }
 
 
@@ -93,6 +106,9 @@ def test_replay_equals_the_server(name: str, any_pg: Server, make_db: Callable[.
     if name == "script_opclass":
         assert index.keys[1].opclass == "text_pattern_ops"
         assert [w.name for w in offline.warnings] == ["app.my_int4_ops"]
+    if name == "defaults_written_out":
+        assert [(k.opclass, k.collation) for k in offline.indexes["public.t_c"].keys] == [
+            (None, "default"), ("varchar_ops", None), (None, None)]
 
 
 def test_pgvector_index(pg: Server, make_db: Callable[..., str], tmp_path: Path) -> None:

@@ -22,77 +22,84 @@ from pglast import ast
 
 from pgspec.catalog import Index, IndexKey
 
-__all__ = ["BUILTIN", "builtin", "name_parts", "settle"]
+__all__ = ["BUILTIN", "builtin", "default_opclass", "name_parts", "settle"]
 
-#: Every operator class in pg_catalog, by access method, with whether it is the default one
-#: for its input type (``opcdefault``). A fact read from a real server:
-#: ``SELECT am.amname, opc.opcname, opc.opcdefault FROM pg_opclass opc JOIN pg_am am ON
-#: am.oid = opc.opcmethod WHERE opc.opcnamespace = 'pg_catalog'::regnamespace``; the same
-#: 177 rows on PostgreSQL 15 and 18.
-BUILTIN: dict[str, dict[str, bool]] = {
+#: Every operator class in pg_catalog, by access method, with the input type it is the default
+#: for (``opcdefault``; the type's internal name, polymorphic ones included) or None. A fact
+#: read from a real server: ``SELECT am.amname, opc.opcname, CASE WHEN opc.opcdefault THEN
+#: t.typname END FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod JOIN pg_type t
+#: ON t.oid = opc.opcintype WHERE opc.opcnamespace = 'pg_catalog'::regnamespace``; the same
+#: 177 rows on PostgreSQL 15 and 18 (tests/test_replay_opclass.py asks each server).
+BUILTIN: dict[str, dict[str, str | None]] = {
     "brin": {
-        "bit_minmax_ops": True, "box_inclusion_ops": True, "bpchar_bloom_ops": False,
-        "bpchar_minmax_ops": True, "bytea_bloom_ops": False, "bytea_minmax_ops": True,
-        "char_bloom_ops": False, "char_minmax_ops": True, "date_bloom_ops": False,
-        "date_minmax_multi_ops": False, "date_minmax_ops": True, "float4_bloom_ops": False,
-        "float4_minmax_multi_ops": False, "float4_minmax_ops": True, "float8_bloom_ops": False,
-        "float8_minmax_multi_ops": False, "float8_minmax_ops": True, "inet_bloom_ops": False,
-        "inet_inclusion_ops": True, "inet_minmax_multi_ops": False, "inet_minmax_ops": False,
-        "int2_bloom_ops": False, "int2_minmax_multi_ops": False, "int2_minmax_ops": True,
-        "int4_bloom_ops": False, "int4_minmax_multi_ops": False, "int4_minmax_ops": True,
-        "int8_bloom_ops": False, "int8_minmax_multi_ops": False, "int8_minmax_ops": True,
-        "interval_bloom_ops": False, "interval_minmax_multi_ops": False, "interval_minmax_ops":
-        True, "macaddr8_bloom_ops": False, "macaddr8_minmax_multi_ops": False,
-        "macaddr8_minmax_ops": True, "macaddr_bloom_ops": False, "macaddr_minmax_multi_ops":
-        False, "macaddr_minmax_ops": True, "name_bloom_ops": False, "name_minmax_ops": True,
-        "numeric_bloom_ops": False, "numeric_minmax_multi_ops": False, "numeric_minmax_ops": True,
-        "oid_bloom_ops": False, "oid_minmax_multi_ops": False, "oid_minmax_ops": True,
-        "pg_lsn_bloom_ops": False, "pg_lsn_minmax_multi_ops": False, "pg_lsn_minmax_ops": True,
-        "range_inclusion_ops": True, "text_bloom_ops": False, "text_minmax_ops": True,
-        "tid_bloom_ops": False, "tid_minmax_multi_ops": False, "tid_minmax_ops": True,
-        "time_bloom_ops": False, "time_minmax_multi_ops": False, "time_minmax_ops": True,
-        "timestamp_bloom_ops": False, "timestamp_minmax_multi_ops": False, "timestamp_minmax_ops":
-        True, "timestamptz_bloom_ops": False, "timestamptz_minmax_multi_ops": False,
-        "timestamptz_minmax_ops": True, "timetz_bloom_ops": False, "timetz_minmax_multi_ops":
-        False, "timetz_minmax_ops": True, "uuid_bloom_ops": False, "uuid_minmax_multi_ops": False,
-        "uuid_minmax_ops": True, "varbit_minmax_ops": True
+        "bit_minmax_ops": "bit", "box_inclusion_ops": "box", "bpchar_bloom_ops": None,
+        "bpchar_minmax_ops": "bpchar", "bytea_bloom_ops": None, "bytea_minmax_ops": "bytea",
+        "char_bloom_ops": None, "char_minmax_ops": "char", "date_bloom_ops": None,
+        "date_minmax_multi_ops": None, "date_minmax_ops": "date", "float4_bloom_ops": None,
+        "float4_minmax_multi_ops": None, "float4_minmax_ops": "float4", "float8_bloom_ops":
+        None, "float8_minmax_multi_ops": None, "float8_minmax_ops": "float8", "inet_bloom_ops":
+        None, "inet_inclusion_ops": "inet", "inet_minmax_multi_ops": None, "inet_minmax_ops":
+        None, "int2_bloom_ops": None, "int2_minmax_multi_ops": None, "int2_minmax_ops": "int2",
+        "int4_bloom_ops": None, "int4_minmax_multi_ops": None, "int4_minmax_ops": "int4",
+        "int8_bloom_ops": None, "int8_minmax_multi_ops": None, "int8_minmax_ops": "int8",
+        "interval_bloom_ops": None, "interval_minmax_multi_ops": None, "interval_minmax_ops":
+        "interval", "macaddr8_bloom_ops": None, "macaddr8_minmax_multi_ops": None,
+        "macaddr8_minmax_ops": "macaddr8", "macaddr_bloom_ops": None,
+        "macaddr_minmax_multi_ops": None, "macaddr_minmax_ops": "macaddr", "name_bloom_ops":
+        None, "name_minmax_ops": "name", "numeric_bloom_ops": None, "numeric_minmax_multi_ops":
+        None, "numeric_minmax_ops": "numeric", "oid_bloom_ops": None, "oid_minmax_multi_ops":
+        None, "oid_minmax_ops": "oid", "pg_lsn_bloom_ops": None, "pg_lsn_minmax_multi_ops":
+        None, "pg_lsn_minmax_ops": "pg_lsn", "range_inclusion_ops": "anyrange",
+        "text_bloom_ops": None, "text_minmax_ops": "text", "tid_bloom_ops": None,
+        "tid_minmax_multi_ops": None, "tid_minmax_ops": "tid", "time_bloom_ops": None,
+        "time_minmax_multi_ops": None, "time_minmax_ops": "time", "timestamp_bloom_ops": None,
+        "timestamp_minmax_multi_ops": None, "timestamp_minmax_ops": "timestamp",
+        "timestamptz_bloom_ops": None, "timestamptz_minmax_multi_ops": None,
+        "timestamptz_minmax_ops": "timestamptz", "timetz_bloom_ops": None,
+        "timetz_minmax_multi_ops": None, "timetz_minmax_ops": "timetz", "uuid_bloom_ops": None,
+        "uuid_minmax_multi_ops": None, "uuid_minmax_ops": "uuid", "varbit_minmax_ops": "varbit",
     },
     "btree": {
-        "array_ops": True, "bit_ops": True, "bool_ops": True, "bpchar_ops": True,
-        "bpchar_pattern_ops": False, "bytea_ops": True, "char_ops": True, "cidr_ops": False,
-        "date_ops": True, "enum_ops": True, "float4_ops": True, "float8_ops": True, "inet_ops":
-        True, "int2_ops": True, "int4_ops": True, "int8_ops": True, "interval_ops": True,
-        "jsonb_ops": True, "macaddr8_ops": True, "macaddr_ops": True, "money_ops": True,
-        "multirange_ops": True, "name_ops": True, "numeric_ops": True, "oid_ops": True,
-        "oidvector_ops": True, "pg_lsn_ops": True, "range_ops": True, "record_image_ops": False,
-        "record_ops": True, "text_ops": True, "text_pattern_ops": False, "tid_ops": True,
-        "time_ops": True, "timestamp_ops": True, "timestamptz_ops": True, "timetz_ops": True,
-        "tsquery_ops": True, "tsvector_ops": True, "uuid_ops": True, "varbit_ops": True,
-        "varchar_ops": False, "varchar_pattern_ops": False, "xid8_ops": True
+        "array_ops": "anyarray", "bit_ops": "bit", "bool_ops": "bool", "bpchar_ops": "bpchar",
+        "bpchar_pattern_ops": None, "bytea_ops": "bytea", "char_ops": "char", "cidr_ops": None,
+        "date_ops": "date", "enum_ops": "anyenum", "float4_ops": "float4", "float8_ops":
+        "float8", "inet_ops": "inet", "int2_ops": "int2", "int4_ops": "int4", "int8_ops":
+        "int8", "interval_ops": "interval", "jsonb_ops": "jsonb", "macaddr8_ops": "macaddr8",
+        "macaddr_ops": "macaddr", "money_ops": "money", "multirange_ops": "anymultirange",
+        "name_ops": "name", "numeric_ops": "numeric", "oid_ops": "oid", "oidvector_ops":
+        "oidvector", "pg_lsn_ops": "pg_lsn", "range_ops": "anyrange", "record_image_ops": None,
+        "record_ops": "record", "text_ops": "text", "text_pattern_ops": None, "tid_ops": "tid",
+        "time_ops": "time", "timestamp_ops": "timestamp", "timestamptz_ops": "timestamptz",
+        "timetz_ops": "timetz", "tsquery_ops": "tsquery", "tsvector_ops": "tsvector",
+        "uuid_ops": "uuid", "varbit_ops": "varbit", "varchar_ops": None, "varchar_pattern_ops":
+        None, "xid8_ops": "xid8",
     },
     "gin": {
-        "array_ops": True, "jsonb_ops": True, "jsonb_path_ops": False, "tsvector_ops": True
+        "array_ops": "anyarray", "jsonb_ops": "jsonb", "jsonb_path_ops": None, "tsvector_ops":
+        "tsvector",
     },
     "gist": {
-        "box_ops": True, "circle_ops": True, "inet_ops": False, "multirange_ops": True,
-        "point_ops": True, "poly_ops": True, "range_ops": True, "tsquery_ops": True,
-        "tsvector_ops": True
+        "box_ops": "box", "circle_ops": "circle", "inet_ops": None, "multirange_ops":
+        "anymultirange", "point_ops": "point", "poly_ops": "polygon", "range_ops": "anyrange",
+        "tsquery_ops": "tsquery", "tsvector_ops": "tsvector",
     },
     "hash": {
-        "aclitem_ops": True, "array_ops": True, "bool_ops": True, "bpchar_ops": True,
-        "bpchar_pattern_ops": False, "bytea_ops": True, "char_ops": True, "cid_ops": True,
-        "cidr_ops": False, "date_ops": True, "enum_ops": True, "float4_ops": True, "float8_ops":
-        True, "inet_ops": True, "int2_ops": True, "int4_ops": True, "int8_ops": True,
-        "interval_ops": True, "jsonb_ops": True, "macaddr8_ops": True, "macaddr_ops": True,
-        "multirange_ops": True, "name_ops": True, "numeric_ops": True, "oid_ops": True,
-        "oidvector_ops": True, "pg_lsn_ops": True, "range_ops": True, "record_ops": True,
-        "text_ops": True, "text_pattern_ops": False, "tid_ops": True, "time_ops": True,
-        "timestamp_ops": True, "timestamptz_ops": True, "timetz_ops": True, "uuid_ops": True,
-        "varchar_ops": False, "varchar_pattern_ops": False, "xid8_ops": True, "xid_ops": True
+        "aclitem_ops": "aclitem", "array_ops": "anyarray", "bool_ops": "bool", "bpchar_ops":
+        "bpchar", "bpchar_pattern_ops": None, "bytea_ops": "bytea", "char_ops": "char",
+        "cid_ops": "cid", "cidr_ops": None, "date_ops": "date", "enum_ops": "anyenum",
+        "float4_ops": "float4", "float8_ops": "float8", "inet_ops": "inet", "int2_ops": "int2",
+        "int4_ops": "int4", "int8_ops": "int8", "interval_ops": "interval", "jsonb_ops":
+        "jsonb", "macaddr8_ops": "macaddr8", "macaddr_ops": "macaddr", "multirange_ops":
+        "anymultirange", "name_ops": "name", "numeric_ops": "numeric", "oid_ops": "oid",
+        "oidvector_ops": "oidvector", "pg_lsn_ops": "pg_lsn", "range_ops": "anyrange",
+        "record_ops": "record", "text_ops": "text", "text_pattern_ops": None, "tid_ops": "tid",
+        "time_ops": "time", "timestamp_ops": "timestamp", "timestamptz_ops": "timestamptz",
+        "timetz_ops": "timetz", "uuid_ops": "uuid", "varchar_ops": None, "varchar_pattern_ops":
+        None, "xid8_ops": "xid8", "xid_ops": "xid",
     },
     "spgist": {
-        "box_ops": True, "inet_ops": True, "kd_point_ops": False, "poly_ops": True,
-        "quad_point_ops": True, "range_ops": True, "text_ops": True
+        "box_ops": "box", "inet_ops": "inet", "kd_point_ops": None, "poly_ops": "polygon",
+        "quad_point_ops": "point", "range_ops": "anyrange", "text_ops": "text",
     },
 }
 
@@ -100,7 +107,25 @@ BUILTIN: dict[str, dict[str, bool]] = {
 def builtin(method: str, name: str) -> bool | None:
     """Whether ``name`` is a pg_catalog opclass of ``method``: None when it is not one, else
     whether it is the default for its input type."""
-    return BUILTIN.get(method, {}).get(name)
+    methods = BUILTIN.get(method, {})
+    return None if name not in methods else methods[name] is not None
+
+
+#: Types with no default opclass of their own that take another type's, binary-coercible to
+#: it (``GetDefaultOpClass``): varchar uses text's for every method that has one.
+_COERCED = {"varchar": "text"}
+
+
+def default_opclass(method: str, internal_type: str) -> str | None:
+    """The built-in opclass ``GetDefaultOpClass`` picks for a column of a built-in type (its
+    internal name, ``int4``), which ruleutils leaves out of an index definition; None where
+    that is not known from the exact type (arrays, enums, ranges and the like, which take a
+    polymorphic one, are left as written)."""
+    wanted = _COERCED.get(internal_type, internal_type)
+    for name, for_type in BUILTIN.get(method, {}).items():
+        if for_type == wanted:
+            return name
+    return None
 
 
 @lru_cache(maxsize=1024)

@@ -9,10 +9,15 @@ it backs.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import pglast
 from pglast import ast, enums
 
 from pgspec import naming
 from pgspec.catalog import Index, IndexKey
+from pgspec.normalize.opclasses import default_opclass
+from pgspec.normalize.types import internal_type_name
 from pgspec.quoting import qualified
 from pgspec.sources.elements import index_key_from_node
 from pgspec.sources.replay import opclasses
@@ -47,7 +52,7 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
     except Exception as exc:  # SqlError / UnsupportedError from the shared conversion
         raise state.error(str(exc)) from None
     method = stmt.accessMethod or "btree"
-    keys, opclass_schemas = resolve_opclasses(state, method, elems, keys)
+    keys, opclass_schemas = settle_keys(state, qualified(schema, table), method, elems, keys)
     state.put(
         "indexes",
         Index(
@@ -64,23 +69,6 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
             opclass_schemas=opclass_schemas,
         ),
     )
-
-
-def resolve_opclasses(
-    state: State, method: str, elems: list[ast.IndexElem], keys: list[IndexKey]
-) -> tuple[list[IndexKey], dict[str, list[str]]]:
-    """The keys with each bare opclass named as the server prints it where the script tells
-    which schema holds it (``replay.opclasses``), and the schemas each one left bare may be in."""
-    unresolved: dict[str, list[str]] = {}
-    out = []
-    for elem, key in zip(elems, keys, strict=True):
-        if key.opclass is not None and len(names_of(elem.opclass)) == 1:
-            name, schemas = opclasses.resolve(state, method, key.opclass)
-            if schemas is not None:
-                unresolved[name] = schemas
-            key = key.model_copy(update={"opclass": name})
-        out.append(key)
-    return out, unresolved
 
 
 def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
@@ -100,3 +88,50 @@ def alter_index(state: State, stmt: ast.AlterTableStmt) -> None:
                 index is None or con.table == index.table
             ) and con.kind in ("primary_key", "unique", "exclude"):
                 del state.objects["constraints"][con_key]
+
+
+def settle_keys(
+    state: State, table_key: str, method: str, elems: list[ast.IndexElem], keys: list[IndexKey]
+) -> tuple[list[IndexKey], dict[str, list[str]]]:
+    """The keys as the server prints them, and the schemas each opclass left bare may be in.
+
+    A bare opclass is named as the server finds it where the script tells which schema holds
+    it (``replay.opclasses``). On a column key, an opclass that is the built-in default for the
+    column's type and a collation that is the column's own are left out, as ruleutils leaves
+    them out of ``pg_get_indexdef`` (``get_opclass_name``; a collation is printed only where
+    it differs from the column's), so ``(b text_ops COLLATE "default")`` is ``(b)``.
+    """
+    unresolved: dict[str, list[str]] = {}
+    table = state.table(table_key)
+    out = []
+    for elem, key in zip(elems, keys, strict=True):
+        changes: dict[str, str | None] = {}
+        if key.opclass is not None and len(names_of(elem.opclass)) == 1:
+            name, schemas = opclasses.resolve(state, method, key.opclass)
+            if schemas is not None:
+                unresolved[name] = schemas
+            changes["opclass"] = name
+        column = table.column(key.column) if table is not None and key.column else None
+        if column is not None:
+            opclass = changes.get("opclass", key.opclass)
+            internal = _internal_type(column.type)
+            if opclass is not None and internal is not None and (
+                    opclass == default_opclass(method, internal)):
+                changes["opclass"] = None
+            if key.collation is not None and key.collation == (column.collation or "default"):
+                changes["collation"] = None
+        out.append(key.model_copy(update=changes) if changes else key)
+    return out, unresolved
+
+
+@lru_cache(maxsize=1024)
+def _internal_type(type_text: str) -> str | None:
+    """The internal name of a column's canonical type when it is a built-in scalar
+    (``character varying(10)`` -> ``varchar``); None for arrays and any other type."""
+    try:
+        target = pglast.parse_sql(f"SELECT NULL::{type_text}")[0].stmt.targetList[0].val
+    except pglast.parser.ParseError:
+        return None
+    if not isinstance(target, ast.TypeCast) or target.typeName.arrayBounds:
+        return None
+    return internal_type_name(target.typeName)
