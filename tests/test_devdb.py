@@ -1,8 +1,9 @@
 """--dev-db: where offline normalisation cannot be exact, a scratch server settles it.
 
-A hand-written view ``(id + 1) * 1.5`` and a policy whose subquery says the same compare as
-different offline (the server stored ``(((id + 1))::numeric * 1.5)``, the cast an integer
-expression beside a numeric needs, which pgspec infers for plain columns only; the
+A hand-written view ``abs(id) * 1.5`` and a policy whose subquery says the same compare as
+different offline (the server stored ``((abs(id))::numeric * 1.5)``, the cast an integer
+function result beside a numeric needs, which pgspec cannot know without the function's
+signature; the
 subquery's bare ``id``, ``docs.id``, is resolved with the catalog) and equal once the spec went through a scratch database; the
 report says so when --dev-db was not used. The scratch database never outlives the command.
 """
@@ -31,14 +32,14 @@ tables:
     policies:
       members_read:
         command: select
-        using: "EXISTS (SELECT 1 FROM members WHERE doc_id = id AND member = current_user AND (id + 1) * 1.5 > 0)"
+        using: "EXISTS (SELECT 1 FROM members WHERE doc_id = id AND member = current_user AND abs(id) * 1.5 > 0)"
   members:
     columns:
       doc_id: {type: integer, not_null: true}
       member: {type: name, not_null: true}
 views:
   all_docs:
-    query: SELECT id, title, (id + 1) * 1.5 AS score FROM docs
+    query: SELECT id, title, abs(id) * 1.5 AS score FROM docs
 """
 
 DDL = """
@@ -47,8 +48,8 @@ CREATE TABLE members (doc_id integer NOT NULL, member name NOT NULL);
 ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY members_read ON docs FOR SELECT
     USING (EXISTS (SELECT 1 FROM members WHERE doc_id = id AND member = current_user
-                   AND (id + 1) * 1.5 > 0));
-CREATE VIEW all_docs AS SELECT id, title, (id + 1) * 1.5 AS score FROM docs;
+                   AND abs(id) * 1.5 > 0));
+CREATE VIEW all_docs AS SELECT id, title, abs(id) * 1.5 AS score FROM docs;
 """
 
 
