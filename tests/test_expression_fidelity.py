@@ -171,6 +171,8 @@ SHAPES: dict[str, Shape] = {
     "check_greatest": _check("greatest(qty, price) < 1000", "1000", "100"),
     "check_power": _check("qty ^ 2 < 1000000", "1000000", "100000"),
     "check_int_between_decimal": _check("qty BETWEEN 0.5 AND 10", "10", "11"),
+    "check_case_without_else": _check("(CASE WHEN qty > 10 THEN 1 END) IS NULL OR price > 0",
+                                      "qty > 10", "qty > 11"),
     "check_not_distinct": _check("owner_id IS NOT DISTINCT FROM account_id OR qty > 0",
                                  "IS NOT DISTINCT", "IS DISTINCT"),
     "check_null_not_distinct": _check("NULL IS NOT DISTINCT FROM owner_id OR qty > 0", "NULL IS NOT",

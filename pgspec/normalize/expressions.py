@@ -497,6 +497,17 @@ class _Canon:
             node.args = tuple(flat)
         return node
 
+    def visit_CaseExpr(self, node: ast.CaseExpr, scope: Scope) -> ast.Node:
+        self.children(node, scope)
+        # transformCaseExpr gives a CASE without ELSE an ``ELSE NULL`` of the result type,
+        # which ruleutils prints (``ELSE NULL::integer``): the same CASE.
+        default = node.defresult
+        if isinstance(default, ast.TypeCast):
+            default = default.arg
+        if _is_null(default):
+            node.defresult = None
+        return node
+
     def visit_SubLink(self, node: ast.SubLink, scope: Scope) -> ast.Node:
         self.children(node, scope)
         node.operName = _strip_schema(node.operName)
