@@ -31,7 +31,26 @@ def set_search_path(state: State, value: str | None) -> None:
     state.search_path = parse_search_path(value)
 
 
+def _set_role(state: State, stmt: ast.VariableSetStmt) -> None:
+    """``SET ROLE`` / ``SET SESSION AUTHORIZATION`` and their RESETs: who owns what the script
+    creates next, and whose ALTER DEFAULT PRIVILEGES it runs. Neither is touched by RESET ALL."""
+    value = None
+    if stmt.kind == enums.VariableSetKind.VAR_SET_VALUE and stmt.args:
+        arg = stmt.args[0]
+        const = arg.val if isinstance(arg, ast.A_Const) else arg
+        value = const.sval if isinstance(const, ast.String) else None
+    if stmt.name == "session_authorization":
+        # A new session user drops any SET ROLE; DEFAULT/RESET is the role that ran the script.
+        state.session_user = value
+        state.role = None
+    elif stmt.kind != enums.VariableSetKind.VAR_RESET_ALL:
+        state.role = None if value is None or value == "none" else value
+
+
 def variable_set(state: State, stmt: ast.VariableSetStmt) -> None:
+    if stmt.name in ("role", "session_authorization"):
+        _set_role(state, stmt)
+        return
     if stmt.name != "search_path":
         return
     if stmt.kind == enums.VariableSetKind.VAR_SET_VALUE:

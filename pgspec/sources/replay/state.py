@@ -70,6 +70,10 @@ class State:
         self.keep = keep
         self.objects: dict[str, dict[str, Any]] = {plural: {} for plural in KINDS.values()}
         self.search_path: list[str] = ["public"]
+        #: ``SET SESSION AUTHORIZATION`` and ``SET ROLE`` in effect; None is the role that runs
+        #: the script, which a script reader cannot know (``current_role``).
+        self.session_user: str | None = None
+        self.role: str | None = None
         self.warnings: list[Warning] = []
         self.location: str | None = None
         #: Every schema created, kept or not (name resolution needs them all).
@@ -157,6 +161,12 @@ class State:
         for name in list(self.__dict__):
             if name not in saved and name not in self._SESSION:
                 del self.__dict__[name]  # made inside the transaction (privileges' state)
+
+    @property
+    def current_role(self) -> str | None:
+        """The role statements run as now (what ``current_user`` is): None while it is the
+        unknown role running the script."""
+        return self.role if self.role is not None else self.session_user
 
     # ------------------------------------------------------------------ names
 
