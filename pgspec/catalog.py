@@ -479,6 +479,10 @@ class PrivilegeSettings(BaseModel):
     #: The role that owns the spec's objects and creates them (its default privileges count
     #: even when the role is ignored as a grantee, as Supabase's ``postgres`` is).
     owner: str | None = None
+    #: The role a live source was read as (``current_user``): the usual runner of the scripts
+    #: compared with it, which settles their default privileges without FOR ROLE when the
+    #: owners of their objects do not (``pgspec.script_runner``). Never compared itself.
+    connected_role: str | None = None
 
 
 # --------------------------------------------------------------------------- the catalog

@@ -26,6 +26,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 from pgspec.catalog import Catalog, DefaultPrivilege, Difference, Grant
+from pgspec.script_runner import attach_hints, resolve_runners
 
 __all__ = [
     "DEFAULT_TARGET",
@@ -381,26 +382,32 @@ def compare_privileges(
 
     ``scope`` is the differ's (schemas, exclusions, externals). Roles in ``ignore_roles`` or in
     either side's settings are left out as grantees; as creators of default privileges too,
-    unless a side names them as its objects' owner (Supabase's ``postgres``).
+    unless a side names them as its objects' owner (Supabase's ``postgres``). A script's
+    default privileges without FOR ROLE are the running role's, which the other side settles
+    (``pgspec.script_runner``).
     """
     found = list(compare_owners(scope, expected, actual))
     exp_settings, act_settings = expected.privileges, actual.privileges
     if exp_settings is None or act_settings is None:
         return found
+    # A script's ALTER DEFAULT PRIVILEGES without FOR ROLE (and GRANT ... TO CURRENT_USER)
+    # belongs to the role that ran it: settled by what the other side knows of it.
+    resolution = resolve_runners(expected, actual)
+    expected, actual = resolution.expected, resolution.actual
     ignored = set(ignore_roles) | set(exp_settings.ignore_roles) | set(act_settings.ignore_roles)
     creators = ignored - {s.owner for s in (exp_settings, act_settings) if s.owner}
     # MAINTAIN counts only where both sides know it: a PostgreSQL 15 server has no such
     # privilege, and a dump's ALL does not say which server made it.
     drop_maintain = not (exp_settings.maintain and act_settings.maintain)
     owners = (expected.owners, actual.owners)
-    found.extend(_compare(
+    found.extend(attach_hints(_compare(
         "grant",
         _normalised_grants(expected, actual, ignored, drop_maintain, owners, scope),
         _normalised_grants(actual, expected, ignored, drop_maintain, owners, scope),
-    ))
-    found.extend(_compare(
+    ), resolution.hints))
+    found.extend(attach_hints(_compare(
         "default_privilege",
         _normalised_defaults(expected, ignored, creators, drop_maintain, scope),
         _normalised_defaults(actual, ignored, creators, drop_maintain, scope),
-    ))
+    ), resolution.hints))
     return found

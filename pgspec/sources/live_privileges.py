@@ -66,7 +66,9 @@ def privilege_parts(
 ) -> dict[str, Any]:
     """Catalog fields to add to the reader's parts: ``owners``, ``grants``, ``default_privileges`` and ``privileges`` (this source states them all).
 
-    Grants are kept only for objects the reader found (objects of extensions are not)."""
+    Grants are kept only for objects the reader found (objects of extensions are not). The
+    settings record the role the reader is connected as (``connected_role``): it settles whose
+    default privileges a script's ALTER DEFAULT PRIVILEGES without FOR ROLE made."""
     grants: dict[str, Grant] = {}
     owners: dict[str, str] = {}
     rows = sorted(acl_rows, key=lambda r: r.on == "column")  # owners first, then columns
@@ -86,7 +88,11 @@ def privilege_parts(
         for grant in grant_records(on, row.schema, key, _acl(row.acl), owner):
             grants[grant.key] = grant
     defaults: dict[str, DefaultPrivilege] = {}
+    connected: str | None = None
     for row in default_rows:
+        connected = row.connected
+        # A database without default privileges still gives one row (all NULL but
+        # ``connected``); large objects' entries ('L') are not modelled.
         target = _DEFAULT_TARGETS.get(row.objtype)
         if target is None:
             continue
@@ -96,5 +102,5 @@ def privilege_parts(
         "owners": dict(sorted(owners.items())),
         "grants": dict(sorted(grants.items())),
         "default_privileges": dict(sorted(defaults.items())),
-        "privileges": PrivilegeSettings(maintain=server_version >= 170000),
+        "privileges": PrivilegeSettings(maintain=server_version >= 170000, connected_role=connected),
     }

@@ -627,14 +627,21 @@ ORDER BY 1, 2, 3, 4
 )
 
 #: Default privileges (ALTER DEFAULT PRIVILEGES) of every role: global ones (no schema) and
-#: those of the selected schemas. Their ACLs are stored whole, so no acldefault here.
+#: those of the selected schemas. Their ACLs are stored whole, so no acldefault here. Every row
+#: also says which role the reader is connected as (``connected``), the usual runner of the
+#: scripts compared with this database (pgspec.script_runner); a database without default
+#: privileges gives one row of NULLs but that, so the role is always known.
 DEFAULT_ACLS = sql.SQL(
     """
+SELECT d.role, d.schema, d.objtype, d.acl, current_user AS connected
+FROM (VALUES (true)) AS one (always)
+LEFT JOIN (
 SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema,
        d.defaclobjtype::text AS objtype, """ + _acl("d.defaclacl") + """ AS acl
 FROM pg_default_acl d
 LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
 WHERE d.defaclnamespace = 0 OR n.nspname = ANY(%(schemas)s)
+) d ON one.always
 ORDER BY 1, 2, 3
 """
 )
