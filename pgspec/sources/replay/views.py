@@ -58,18 +58,39 @@ def _output_names(query: Any, aliases: list[str]) -> list[str]:
     return [*aliases, *names[len(aliases):]]
 
 
-def _query_text(state: State, query: Any) -> str:
+def _query_text(state: State, query: Any, aliases: list[str]) -> str:
     """A view's query as stored: relations it names unqualified are resolved through the
     search_path in force now, as CREATE VIEW resolves them once and for all (the server
     stores oids, and prints ``app.c`` for ``c`` read under ``search_path = app, public``),
     and each ``*`` is the columns it stands for now (``stars``: a later ADD COLUMN does not
-    reach the view).
+    reach the view), and the view's column aliases are the names of its output columns.
 
     A name resolved to ``public`` stays bare (every reader and the differ take a bare name as
     public's), and so does one found on no schema of the path (a system catalog, or a
     relation pgspec does not know): it is left as the script wrote it.
     """
-    return deparse(expand_stars(state, qualify(state, query)), remember=False)
+    return deparse(_named_columns(expand_stars(state, qualify(state, query)), aliases),
+                   remember=False)
+
+
+def _named_columns(query: Any, aliases: list[str]) -> Any:
+    """``query`` (changed in place) with the view's column aliases written on its output
+    columns, as the server stores them: ``CREATE VIEW v (x, y) AS SELECT id, name, note ...``
+    renames the query's target entries and ``pg_get_viewdef`` prints ``id AS x, name AS y,
+    note`` (on the first branch of a set operation). A ``*`` left as written keeps them
+    apart: which column each alias names is not known then."""
+    if not aliases:
+        return query
+    first = query
+    while isinstance(first, ast.SelectStmt) and first.op != enums.SetOperation.SETOP_NONE:
+        first = first.larg
+    targets = getattr(first, "targetList", None) or ()
+    if any(isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
+           for t in targets if isinstance(t, ast.ResTarget)):
+        return query
+    for target, alias in zip(targets, aliases, strict=False):
+        target.name = alias
+    return query
 
 
 def create_view(state: State, stmt: ast.ViewStmt) -> None:
@@ -84,7 +105,8 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
         options["check_option"] = "local"
     elif check == enums.ViewCheckOption.CASCADED_CHECK_OPTION:
         options["check_option"] = "cascaded"
-    query = _query_text(state, stmt.query)  # expands ``*``: the names below follow it
+    aliases = names_of(stmt.aliases)
+    query = _query_text(state, stmt.query, aliases)  # expands ``*``: the names below follow
     state.put(
         "views",
         View(
@@ -92,7 +114,7 @@ def create_view(state: State, stmt: ast.ViewStmt) -> None:
             name=name,
             query=query,
             options=dict(sorted(options.items())),
-            columns=_output_names(stmt.query, names_of(stmt.aliases)),
+            columns=_output_names(stmt.query, aliases),
         ),
     )
 
@@ -104,7 +126,8 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
     state.known_types.add(key)
     if stmt.if_not_exists and key in state.objects["materialized_views"]:
         return
-    query = _query_text(state, stmt.query)  # expands ``*``: the names below follow it
+    aliases = names_of(into.colNames)
+    query = _query_text(state, stmt.query, aliases)  # expands ``*``: the names below follow
     state.put(
         "materialized_views",
         MaterializedView(
@@ -112,7 +135,7 @@ def create_matview(state: State, stmt: ast.CreateTableAsStmt) -> None:
             name=name,
             query=query,
             with_data=(None if state.dump else False) if into.skipData else True,
-            columns=_output_names(stmt.query, names_of(into.colNames)),
+            columns=_output_names(stmt.query, aliases),
         ),
     )
 
