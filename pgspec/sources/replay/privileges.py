@@ -2,9 +2,13 @@
 
 An object's ACL starts as the server makes it at creation (``pgspec.privileges.creation_acl``:
 the built-in default plus the default privileges in force for the creating role), and each
-GRANT or REVOKE changes it. A script's CREATE runs as an unknown role (``None``), to which
-``ALTER DEFAULT PRIVILEGES`` without ``FOR ROLE`` applies; pg_dump writes its default privileges
-after every object, so they never reach the objects of a dump, exactly as on restore.
+GRANT or REVOKE changes it. A script's CREATE runs as the role in force (``SET ROLE``, ``SET
+SESSION AUTHORIZATION``), which owns what it creates and whose default privileges it gets; by
+default that is the unknown role running the script (``None``), to which ``ALTER DEFAULT
+PRIVILEGES`` without ``FOR ROLE`` applies, and ``CURRENT_USER`` as a grantee is the grantee
+``current_user`` (``script_runner.RUNNER``): the comparison settles who that was from the other
+side. pg_dump writes its default privileges after every object, so they never reach the objects
+of a dump, exactly as on restore.
 
 The grantor (``GRANTED BY``, ``SET SESSION AUTHORIZATION``) does not change what a role can do,
 so it is read and dropped; role memberships (``GRANT role TO role``, with PostgreSQL 16's
@@ -13,6 +17,7 @@ so it is read and dropped; role memberships (``GRANT role TO role``, with Postgr
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from pglast import ast, enums
@@ -31,6 +36,7 @@ from pgspec.privileges import (
     grant_records,
 )
 from pgspec.quoting import qualified
+from pgspec.script_runner import RUNNER
 from pgspec.sources.replay.aggregates import aggregate_key
 from pgspec.sources.replay.routines import function_key
 from pgspec.sources.replay.state import State, names_of
@@ -54,6 +60,8 @@ _STORES = (
     ("aggregates", "aggregate"),
 )
 _STORE_NAMES = frozenset(plural for plural, _ in _STORES)
+#: The stores in creation order within one statement (a table before its serial's sequence).
+_PLURALS = tuple(dict.fromkeys(plural for plural, _ in _STORES))
 _TARGET_OF_OBJTYPE = {
     OT.OBJECT_TABLE: "tables",
     OT.OBJECT_SEQUENCE: "sequences",
@@ -77,6 +85,11 @@ class PrivilegeState:
         self.acls: dict[tuple[str, str], Acl] = {}
         #: key -> owner role (OWNER TO).
         self.owners: dict[str, str] = {}
+        #: key -> the role that created it, where the script named one (SET ROLE, SET SESSION
+        #: AUTHORIZATION); objects the unknown running role created are not listed.
+        self.creators: dict[str, str] = {}
+        #: How many objects each store held when creations were last noted (``note_creations``).
+        self.sizes: dict[str, int] = {}
         #: (role or None, schema or None, target) -> ACL of that default-privilege entry.
         self.defaults: dict[tuple[str | None, str | None, str], Acl] = {}
         self.seen = False
@@ -91,13 +104,20 @@ def _privileges(state: State) -> PrivilegeState:
 
 
 def claims(text: str) -> bool:
-    """Whether a statement the replayer skips as unparsed is one this module replays."""
-    words = text[:200].split(None, 2)
+    """Whether a statement the replayer skips as unparsed is one this module replays, or one
+    it needs replayed: ``SET ROLE`` and ``SET SESSION AUTHORIZATION`` (and their RESETs) decide
+    who owns what the script creates next and whose default privileges it sets."""
+    words = text[:200].split(None, 3)
     if not words:
         return False
     first = words[0].upper()
     if first in ("GRANT", "REVOKE"):
         return True
+    if first in ("SET", "RESET") and len(words) > 1:
+        rest = [w.upper() for w in words[1:]]
+        if rest[0] in ("SESSION", "LOCAL") and len(rest) > 1:
+            rest = rest[1:]
+        return rest[0] in ("ROLE", "AUTHORIZATION") or rest[0].startswith("ROLE")
     if first == "ALTER" and len(words) > 1:
         if words[1].upper() == "DEFAULT":
             return True
@@ -142,6 +162,7 @@ def forget(state: State, on: str, key: str) -> None:
     if priv is not None:
         priv.acls.pop((on, key), None)
         priv.owners.pop(key, None)
+        priv.creators.pop(key, None)
 
 
 def forget_object(state: State, plural: str, obj: Any) -> None:
@@ -169,6 +190,8 @@ def carry(state: State, plural: str, obj: Any, old_key: str) -> None:
         priv.acls[(on, obj.key)] = priv.acls.pop((on, old_key))
     if old_key in priv.owners:
         priv.owners[obj.key] = priv.owners.pop(old_key)
+    if old_key in priv.creators:
+        priv.creators[obj.key] = priv.creators.pop(old_key)
     for kind, col_key in list(priv.acls):
         if kind == "column" and col_key.rpartition(".")[0] == old_key:
             column = col_key[len(old_key) + 1:]
@@ -210,8 +233,38 @@ def _current(state: State, on: str, schema: str, key: str) -> Acl:
     priv = _privileges(state)
     slot = (on, key)
     if slot not in priv.acls:
-        priv.acls[slot] = creation_acl(on, schema, None, priv.defaults)
+        priv.acls[slot] = creation_acl(on, schema, priv.creators.get(key), priv.defaults)
     return priv.acls[slot]
+
+
+def _owner(priv: PrivilegeState, key: str) -> str | None:
+    """The role owning an object: OWNER TO's, else its creator's; None is the running role."""
+    return priv.owners.get(key) or priv.creators.get(key)
+
+
+def note_creations(state: State) -> None:
+    """Remember which role created the objects the statements since the last call made: the
+    role in force (SET ROLE, SET SESSION AUTHORIZATION) owns them and its default privileges
+    gave them their ACL. Called before every statement, so a SET ROLE is seen after the
+    objects made before it, and at the end. Stores keep insertion order: the new objects are
+    the last ones (a rename re-inserts its object but adds none). A serial's sequence belongs
+    to its table's owner, whoever adds the column."""
+    priv = _privileges(state)
+    role = state.current_role
+    for plural in _PLURALS:
+        store = state.objects[plural]
+        size = len(store)
+        last = priv.sizes.get(plural, 0)
+        priv.sizes[plural] = size
+        if size <= last or (role is None and plural != "sequences"):
+            continue
+        for key in islice(reversed(store), size - last):
+            creator = role
+            owned_by = getattr(store[key], "owned_by", None) if plural == "sequences" else None
+            if owned_by is not None:
+                creator = _owner(priv, owned_by.rpartition(".")[0])
+            if creator is not None and key not in priv.owners:
+                priv.creators.setdefault(key, creator)
 
 
 def _targets(state: State, stmt: ast.GrantStmt) -> list[tuple[str, str, str]]:
@@ -270,14 +323,26 @@ def _targets(state: State, stmt: ast.GrantStmt) -> list[tuple[str, str, str]]:
     return found
 
 
-def _grantees(stmt: Any) -> list[str]:
+def _role_of(state: State, spec: ast.RoleSpec) -> str | None:
+    """The role a RoleSpec names: CURRENT_USER/CURRENT_ROLE is the role in force and
+    SESSION_USER the session's, None while that is the unknown role running the script."""
+    kind = spec.roletype
+    if kind == enums.RoleSpecType.ROLESPEC_PUBLIC:
+        return "public"
+    if kind == enums.RoleSpecType.ROLESPEC_SESSION_USER:
+        return state.session_user
+    if kind in (enums.RoleSpecType.ROLESPEC_CURRENT_USER, enums.RoleSpecType.ROLESPEC_CURRENT_ROLE):
+        return state.current_role
+    return spec.rolename
+
+
+def _grantees(state: State, stmt: Any) -> list[str]:
+    """Grantee names; the unknown running role is ``RUNNER`` (``current_user``, a name
+    PostgreSQL reserves), which the comparison settles (``pgspec.script_runner``)."""
     names = []
     for spec in stmt.grantees or ():
-        if spec.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC:
-            names.append("public")
-        elif spec.rolename:
-            names.append(spec.rolename)
-        # CURRENT_USER / SESSION_USER: the unknown role running the script; not tracked.
+        role = _role_of(state, spec)
+        names.append(role if role is not None else RUNNER)
     return names
 
 
@@ -308,7 +373,7 @@ def _change(acl: Acl, stmt: Any, grantees: list[str], privileges: set[str]) -> N
 def grant(state: State, stmt: ast.GrantStmt) -> None:
     priv = _privileges(state)
     priv.seen = True
-    grantees = _grantees(stmt)
+    grantees = _grantees(state, stmt)
     for on, schema, key in _targets(state, stmt):
         if not state.keep(schema):
             continue
@@ -339,17 +404,19 @@ def _materialise(state: State, target: str) -> None:
             if DEFAULT_TARGET[real_on] != target:
                 continue
             if (real_on, key) not in priv.acls:
-                priv.acls[(real_on, key)] = creation_acl(real_on, _schema_of(obj), None, priv.defaults)
+                priv.acls[(real_on, key)] = creation_acl(real_on, _schema_of(obj), priv.creators.get(key),
+                                                         priv.defaults)
 
 
 def alter_default_privileges(state: State, stmt: ast.AlterDefaultPrivilegesStmt) -> None:
     priv = _privileges(state)
     priv.seen = True
-    roles: list[str | None] = [None]
+    # Without FOR ROLE: the role in force (None, the unknown running role, by default).
+    roles: list[str | None] = [state.current_role]
     schemas: list[str | None] = [None]
     for option in stmt.options or ():
         if option.defname == "roles":
-            roles = [r.rolename for r in option.arg if r.rolename] or [None]
+            roles = [_role_of(state, r) for r in option.arg]
         elif option.defname == "schemas":
             schemas = [s.sval for s in option.arg]
     action = stmt.action
@@ -359,7 +426,7 @@ def alter_default_privileges(state: State, stmt: ast.AlterDefaultPrivilegesStmt)
     _materialise(state, target)
     names = set(DEFAULT_PRIVILEGES[target]) if not action.privileges else {
         p.priv_name.lower() for p in action.privileges if p.priv_name}
-    grantees = _grantees(action)
+    grantees = _grantees(state, action)
     on = _ON_OF_TARGET[target]
     for role in roles:
         for schema in schemas:
@@ -390,12 +457,33 @@ def _owner_key(state: State, objtype: Any, obj: Any) -> str | None:
     return None
 
 
+def _new_owner(state: State, key: str, spec: ast.RoleSpec) -> None:
+    """OWNER TO: the new owner takes the old one's place in the object's ACL, as the server's
+    aclnewowner does (so an old owner's own entry does not turn into a grant). OWNER TO
+    CURRENT_USER while that is the unknown running role gives the object back to it."""
+    priv = _privileges(state)
+    new = _role_of(state, spec)
+    old = _owner(priv, key)
+    for (on, acl_key), acl in priv.acls.items():
+        if acl_key != key and not (on == "column" and acl_key.rpartition(".")[0] == key):
+            continue
+        entry = acl.pop(old if old is not None else RUNNER, None)
+        if entry is not None:
+            acl_grant(acl, new if new is not None else RUNNER, entry[0])
+            acl_grant(acl, new if new is not None else RUNNER, entry[1], grant_option=True)
+    if new is None:
+        priv.owners.pop(key, None)
+        priv.creators.pop(key, None)
+    else:
+        priv.owners[key] = new
+
+
 def alter_owner(state: State, stmt: ast.AlterOwnerStmt) -> None:
     priv = _privileges(state)
     priv.seen = True
     key = _owner_key(state, stmt.objectType, stmt.object)
-    if key is not None and stmt.newowner is not None and stmt.newowner.rolename:
-        priv.owners[key] = stmt.newowner.rolename
+    if key is not None and stmt.newowner is not None:
+        _new_owner(state, key, stmt.newowner)
 
 
 def alter_table_owner(state: State, stmt: ast.AlterTableStmt) -> None:
@@ -403,12 +491,14 @@ def alter_table_owner(state: State, stmt: ast.AlterTableStmt) -> None:
     priv.seen = True
     schema, name = state.relation_key(stmt.relation)
     for cmd in stmt.cmds or ():
-        if cmd.subtype == enums.AlterTableType.AT_ChangeOwner and cmd.newowner and cmd.newowner.rolename:
-            priv.owners[qualified(schema, name)] = cmd.newowner.rolename
+        if cmd.subtype == enums.AlterTableType.AT_ChangeOwner and cmd.newowner:
+            _new_owner(state, qualified(schema, name), cmd.newowner)
 
 
 def apply(state: State, node: Any) -> bool:
-    """Replay one parsed statement if it is about privileges; False when it is not."""
+    """Replay one parsed statement if it is about privileges; False when it is not. Every
+    statement passes here first, which notes who created what the ones before it made."""
+    note_creations(state)
     if isinstance(node, ast.GrantStmt):
         grant(state, node)
     elif isinstance(node, ast.GrantRoleStmt):
@@ -434,17 +524,19 @@ def catalog_parts(state: State) -> dict[str, Any]:
     priv = state.__dict__.get("privileges")
     if priv is None or not priv.seen:
         return {}
+    note_creations(state)
     grants: dict[str, Grant] = {}
     owners: dict[str, str | None] = {}
     for plural, _ in _STORES:
         for key, obj in state.objects[plural].items():
             on = _on_of(state, plural, obj)
-            owner = priv.owners.get(key)
+            owner = _owner(priv, key)
             owners[key] = owner
             acl = priv.acls.get((on, key))
             if acl is None:
-                acl = creation_acl(on, _schema_of(obj), None, priv.defaults)
-            for record in grant_records(on, _schema_of(obj), key, acl, owner):
+                acl = creation_acl(on, _schema_of(obj), priv.creators.get(key), priv.defaults)
+            # The owner's own entry is never listed; None owner is the running role (RUNNER).
+            for record in grant_records(on, _schema_of(obj), key, acl, owner or RUNNER):
                 grants[record.key] = record
     for (kind, col_key), acl in priv.acls.items():
         if kind != "column":
@@ -453,13 +545,16 @@ def catalog_parts(state: State) -> dict[str, Any]:
         found = _find(state, table_key, ("tables", "views", "materialized_views"))
         if found is None:
             continue
-        for record in grant_records("column", found[1].schema_name, col_key, acl, owners.get(table_key)):
+        for record in grant_records("column", found[1].schema_name, col_key, acl,
+                                    owners.get(table_key) or RUNNER):
             grants[record.key] = record
     defaults: dict[str, DefaultPrivilege] = {}
     for (role, schema, target), acl in priv.defaults.items():
         if schema is not None and not state.keep(schema):
             continue
         for rec in default_records(role, schema, target, acl):
+            if role is None and rec.grantee == RUNNER:
+                continue  # the running role's own entry (TO CURRENT_USER), as FOR ROLE's is
             defaults[rec.key] = rec
     return {
         "owners": {k: v for k, v in sorted(owners.items()) if v is not None},
