@@ -164,6 +164,9 @@ def unchanged_by_cast(target: str, operand: str) -> str | None:
         return "same"
     if string_kind(operand) == "varchar" and target in ("text", "character varying"):
         return "relabel"
+    if target.endswith("[]") and operand.endswith("[]"):
+        # varchar[] -> text[] relabels each element: ``(tags)::text[]`` under ``= ANY``.
+        return "relabel" if unchanged_by_cast(target[:-2], operand[:-2]) else None
     return None
 
 
@@ -218,8 +221,9 @@ class _Typer:
         #: Names of the catalog's own functions (which may shadow ``TEXT_FUNCTIONS``).
         self.functions = functions
 
-    def keeps(self, node: ast.TypeCast) -> bool:
-        """Whether a relabel cast must stay (it types a view's output column)."""
+    def keeps(self, node: Any) -> bool:
+        """Whether a relabel cast (or one ``node`` holds as an argument of COALESCE, CASE...)
+        must stay: it types a view's output column."""
         return False
 
     def visit(self, node: Any) -> tuple[Any, str | None]:
@@ -362,13 +366,13 @@ class _Typer:
             return node, left
         return node, None
 
-    def _common(self, values: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+    def _common(self, values: tuple[Any, ...], owner: Any) -> tuple[tuple[Any, ...], str | None]:
         """``select_common_type`` over numeric kinds (every argument of another kind cast) or
-        string kinds (``_common_string``)."""
+        string kinds (``_common_string``) of ``owner``'s arguments or results."""
         typed = [self.visit(v) for v in values]
         kinds = {k for _, k in typed if k != _UNKNOWN}
         if kinds and all(string_kind(k) for k in kinds):
-            return _common_string(typed)
+            return _common_string(typed, relabel=self.keeps(owner))
         if not kinds or not kinds <= _RANK.keys():
             return tuple(n for n, _ in typed), None
         target = max((k for k in kinds if k is not None), key=_RANK.__getitem__)
@@ -376,11 +380,11 @@ class _Typer:
                      else n for n, k in typed), target
 
     def visit_CoalesceExpr(self, node: Any) -> tuple[Any, str | None]:
-        node.args, kind = self._common(tuple(node.args))
+        node.args, kind = self._common(tuple(node.args), node)
         return node, kind
 
     def visit_MinMaxExpr(self, node: Any) -> tuple[Any, str | None]:
-        node.args, kind = self._common(tuple(node.args))
+        node.args, kind = self._common(tuple(node.args), node)
         return node, kind
 
     def visit_CaseExpr(self, node: Any) -> tuple[Any, str | None]:
@@ -390,15 +394,17 @@ class _Typer:
         whens = list(node.args)
         for when in whens:
             when.expr = self.visit(when.expr)[0]
+        # transformCaseExpr hands select_common_type the ELSE result first (an implicit ELSE
+        # NULL is a literal): among strings, the first decides.
         results = tuple(w.result for w in whens)
         has_default = node.defresult is not None
         if has_default:
-            results += (node.defresult,)
-        typed, kind = self._common(results)
-        for when, result in zip(whens, typed, strict=False):
-            when.result = result
+            results = (node.defresult, *results)
+        typed, kind = self._common(results, node)
         if has_default:
-            node.defresult = typed[-1]
+            node.defresult, typed = typed[0], typed[1:]
+        for when, result in zip(whens, typed, strict=True):
+            when.result = result
         return node, kind
 
 
@@ -419,7 +425,7 @@ class _QueryTyper(_Typer):
         #: Each target's kind, by the ``id`` of its ResTarget.
         self.kinds_of: dict[int, str | None] = {}
 
-    def keeps(self, node: ast.TypeCast) -> bool:
+    def keeps(self, node: Any) -> bool:
         return id(node) in self.outputs
 
     def visit_ColumnRef(self, node: Any) -> tuple[Any, str | None]:
@@ -482,8 +488,9 @@ def type_query(stmt: ast.SelectStmt, columns: Mapping[int, str], outputs: Contai
                functions: Container[str]) -> list[str | None] | None:
     """Add and drop, in place, the casts parse analysis adds to a view query's operands, as
     ``typed_equivalent`` does for a table's expressions: ``columns`` holds the canonical type
-    of each resolved column reference (by ``id``), ``outputs`` the ``id`` of every target's
-    value (a relabel there stays), ``functions`` the bare names that may be a user's own
+    of each resolved column reference (by ``id``), ``outputs`` the ``id`` of every node
+    whose type is an output column's (a target's value, and the arguments of a COALESCE,
+    GREATEST or CASE there: a relabel there stays), ``functions`` the bare names that may be a user's own
     function. Returns the query's output column types (None for one not known; None when the
     query is no SELECT)."""
     typer = _QueryTyper(columns, outputs, functions)
@@ -515,7 +522,8 @@ _STRING_CASTS = {"text": "text", "varchar": "varchar", "bpchar": "bpchar"}
 _UNBOUNDED = {"text": "text", "varchar": "character varying", "bpchar": "character"}
 
 
-def _common_string(typed: list[tuple[Any, str | None]]) -> tuple[tuple[Any, ...], str | None]:
+def _common_string(typed: list[tuple[Any, str | None]], *, relabel: bool = False
+                   ) -> tuple[tuple[Any, ...], str | None]:
     """``select_common_type`` over text, varchar and char(n) (COALESCE, GREATEST/LEAST,
     CASE results), whose arguments are all strings or literals.
 
@@ -524,8 +532,10 @@ def _common_string(typed: list[tuple[Any, str | None]]) -> tuple[tuple[Any, ...]
     is not a literal decides (``COALESCE(v, t)`` on a varchar and a text is varchar, and the
     server prints ``COALESCE(v, (t)::character varying)``). Every other argument of another
     kind gets the cast to it, except a varchar becoming text (the relabel the canonical form
-    drops wherever the server writes it: ``unchanged_by_cast``). The result keeps its
-    modifier only when every argument has the same type (``select_common_typmod``)."""
+    drops wherever the server writes it, ``unchanged_by_cast``) unless ``relabel`` says such
+    casts are kept here (the result is a view's output column, whose type they set). The
+    result keeps its modifier only when every argument has the same type
+    (``select_common_typmod``)."""
     kinds = [k for _, k in typed if k != _UNKNOWN]
     target = string_kind(kinds[0])
     assert target is not None
@@ -533,8 +543,8 @@ def _common_string(typed: list[tuple[Any, str | None]]) -> tuple[tuple[Any, ...]
     out = []
     for node, kind in typed:
         own = string_kind(kind)
-        if own is not None and own != target and not _is_constant(node) and not (
-                own == "varchar" and target == "text"):
+        if own is not None and own != target and not _is_constant(node) and (
+                relabel or not (own == "varchar" and target == "text")):
             node = _cast(node, _STRING_CASTS[target])
         out.append(node)
     return tuple(out), result

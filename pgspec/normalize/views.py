@@ -45,7 +45,6 @@ from pgspec.normalize.compare import equivalent
 from pgspec.normalize.expressions import _deparse, _rewrite, query_tree
 from pgspec.normalize.scope import Item, Relations, Resolver, Scope, output_names, strings
 from pgspec.normalize.trees import nodes
-from pgspec.normalize.typed import type_query
 from pgspec.quoting import qualified
 
 __all__ = ["catalog_relations", "queries_equivalent", "query_output_types", "resolved_query_tree"]
@@ -239,9 +238,36 @@ def _resolved(text: str, relations: Relations) -> tuple[Any, list[str | None] | 
         qualifier.visit(stmt, Scope([], None))
     except _Uncertain:
         return None
-    outputs = frozenset(id(n.val) for n in nodes(stmt) if isinstance(n, ast.ResTarget))
-    types = type_query(stmt, qualifier.types, outputs, _UserFunctions(relations))
+    # Imported here: only a query whose text differs is typed (a clean diff never is).
+    from pgspec.normalize.typed import type_query
+
+    types = type_query(stmt, qualifier.types, _outputs(stmt), _UserFunctions(relations))
     return stmt, types
+
+
+def _outputs(stmt: Any) -> frozenset[int]:
+    """The nodes (by ``id``) whose type is an output column's: each target's value, and
+    what a COALESCE, GREATEST/LEAST or CASE there takes its type from. A relabel cast
+    among them (``COALESCE((email)::text, '')``) changes a column of the view from varchar
+    to text: it is the meaning there, not the server's own cast. Every SELECT level counts
+    (a subquery's columns type the level above)."""
+    found: set[int] = set()
+
+    def add(node: Any) -> None:
+        found.add(id(node))
+        if isinstance(node, ast.CoalesceExpr | ast.MinMaxExpr):
+            for arg in node.args or ():
+                add(arg)
+        elif isinstance(node, ast.CaseExpr):
+            for when in node.args or ():
+                add(when.result)
+            if node.defresult is not None:
+                add(node.defresult)
+
+    for node in nodes(stmt):
+        if isinstance(node, ast.ResTarget) and node.val is not None:
+            add(node.val)
+    return frozenset(found)
 
 
 def resolved_query_tree(text: str, relations: Relations) -> ast.Node:

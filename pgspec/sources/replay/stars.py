@@ -28,7 +28,6 @@ from pglast import ast
 
 from pgspec.normalize.scope import Item, Relations, Resolver, Scope, strings
 from pgspec.normalize.trees import nodes
-from pgspec.normalize.views import query_output_types
 from pgspec.quoting import qualified
 from pgspec.sources.replay.state import State
 
@@ -89,6 +88,9 @@ def _view_types(view: Any, relations: Relations) -> dict[str, str] | None:
     """A replayed view's output column types, where its query states them (its columns
     read from relations whose column types are known): normalize.views types a query as the
     comparison does, against what the replay holds now."""
+    # Imported here: a replay whose views need no types never loads the typed comparison.
+    from pgspec.normalize.views import query_output_types
+
     if not view.columns:
         return None
     found = query_output_types(view.query, relations)
