@@ -238,7 +238,8 @@ def test_unresolvable_view_reference_is_reported(tmp_path: Path) -> None:
     script.write_text(
         "CREATE TABLE t (id int, name text);\n"
         "CREATE TABLE t2 (code int, label text);\n"
-        "CREATE VIEW w AS SELECT * FROM t2;\n"
+        "CREATE FUNCTION f() RETURNS SETOF t2 LANGUAGE sql AS 'SELECT * FROM t2'; "
+        "CREATE VIEW w AS SELECT * FROM f();\n"
         "CREATE VIEW v AS SELECT name FROM t, w;\n"
         "CREATE VIEW unrelated AS SELECT label FROM t, w;\n"
         "ALTER TABLE t RENAME name TO title;\n"
