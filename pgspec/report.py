@@ -209,6 +209,8 @@ def _text(report: Report) -> str:
                 out.append(_paint(f"{head}: missing", _RED, color) + where)
             elif diff.change == "unexpected":
                 out.append(_paint(f"{head}: unexpected", _GREEN, color) + where)
+            if diff.change != "changed" and diff.hint:
+                out.append(_paint(f"  hint: {diff.hint}", _YELLOW, color))
         changed = [d for d in diffs if d.change == "changed"]
         if changed:
             out.append(_paint(f"{head}: changed", _BOLD, color) + where)

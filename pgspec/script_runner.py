@@ -139,9 +139,9 @@ def _resolve(script: Catalog, other: Catalog, hints: dict[tuple[str, str], str])
     role, why = infer_runner(script, other)
     where = script.source or "the script"
     if role is None:
-        hint = (f"pgspec could not tell which role ran {where} ({why}): its ALTER DEFAULT "
-                "PRIVILEGES without FOR ROLE and grants to CURRENT_USER are compared as "
-                "current_user; write FOR ROLE <role> (or TO <role>) to compare them exactly")
+        hint = (f"pgspec could not tell which role ran {where} ({why}): its default privileges "
+                "without FOR ROLE (and grants to CURRENT_USER) are compared as current_user; "
+                "name the role (FOR ROLE, TO) to compare them exactly")
         for key, rec in script.default_privileges.items():
             if rec.role is None:
                 hints[("default_privilege", key)] = hint

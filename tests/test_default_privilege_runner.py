@@ -25,6 +25,7 @@ from pgspec.diff import diff
 from pgspec.sources.live import introspect
 from pgspec.sources.spec import load_spec
 from pgspec.sources.sql import read_sql
+from tests.fix_db import Run
 from tests.pgserver import Server
 
 
@@ -201,6 +202,17 @@ def test_objects_with_several_owners_leave_the_role_open(tmp_path: Path) -> None
     assert names == {("alice:public:tables:reader", "missing"), ("current_user:public:tables:reader", "unexpected")}
     hints = {d.hint for d in found if d.object_type == "default_privilege"}
     assert len(hints) == 1 and "several owners" in next(iter(hints)) and "'alice', 'bob'" in next(iter(hints))
+
+
+def test_the_text_report_shows_the_hint(tmp_path: Path, run: Run) -> None:
+    """``pgspec diff`` prints the hint under a missing or unexpected default privilege."""
+    ours = _script(tmp_path, "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO reader;\n")
+    dump = _script(tmp_path, "ALTER DEFAULT PRIVILEGES FOR ROLE deployer IN SCHEMA public "
+                             "GRANT SELECT ON TABLES TO reader;\n", "dump.sql")
+    code, out, _ = run("diff", dump, ours)
+    assert code == 1
+    assert "default privilege current_user:public:tables:reader: unexpected\n  hint: pgspec could not tell" in out
+    assert "default privilege deployer:public:tables:reader: missing\n  hint: pgspec could not tell" in out
 
 
 def test_two_scripts_share_their_unknown_runner(tmp_path: Path) -> None:
