@@ -12,6 +12,7 @@ database here is built by the script itself on PostgreSQL 18 and 15.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from pgspec.catalog import Difference
 from pgspec.diff import diff
 from pgspec.sources.live import introspect
 from pgspec.sources.spec import load_spec
-from pgspec.sources.sql import read_sql
+from pgspec.sources.sql import read_dump, read_sql
 from tests.fix_db import Run
 from tests.pgserver import Server
 
@@ -334,3 +335,30 @@ def test_a_spec_compares_with_the_script_and_the_database(
     assert diff(live, spec, schemas=["public"]) == []
     assert diff(spec, script, schemas=["public"]) == []
     assert diff(script, spec, schemas=["public"]) == []
+
+
+def test_a_dump_made_with_set_session_authorization_reads_as_live(
+    any_pg: Server, make_db: Callable[..., str], roles: dict[str, str], tmp_path: Path
+) -> None:
+    """``pg_dump --use-set-session-authorization`` creates each object as its owner instead of
+    ALTER ... OWNER TO: the owners, and what their default privileges gave, come from that."""
+    alice, reader = roles["alice"], roles["reader"]
+    dsn = make_db(server=any_pg)
+    _build(dsn, f"""
+CREATE SCHEMA app;
+GRANT USAGE, CREATE ON SCHEMA app TO {alice};
+SET ROLE {alice};
+ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {reader};
+CREATE TABLE app.mine (id serial);
+CREATE FUNCTION app.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+RESET ROLE;
+CREATE TABLE app.theirs (id int);
+""")
+    out = tmp_path / "dump.sql"
+    subprocess.run([any_pg.tool("pg_dump"), "--schema-only", "--use-set-session-authorization",
+                    "-f", str(out), "-d", dsn], check=True, capture_output=True)
+    assert "SET SESSION AUTHORIZATION" in out.read_text()
+    live, offline = introspect(dsn, schemas=["app"]), read_dump(out, schemas=["app"])
+    assert offline.owners == live.owners
+    assert offline.owners["app.mine"] == alice
+    assert diff(live, offline) == [] and diff(offline, live) == []
