@@ -362,3 +362,21 @@ CREATE TABLE app.theirs (id int);
     assert offline.owners == live.owners
     assert offline.owners["app.mine"] == alice
     assert diff(live, offline) == [] and diff(offline, live) == []
+
+
+def test_a_serial_sequence_follows_its_table_to_a_new_owner(
+    any_pg: Server, make_db: Callable[..., str], roles: dict[str, str], tmp_path: Path
+) -> None:
+    """ALTER TABLE ... OWNER TO takes the serial's sequence along: the sequence is no evidence
+    that the new owner ran the script (the only object left would have said alice)."""
+    alice, reader = roles["alice"], roles["reader"]
+    text = f"""
+CREATE TABLE t (id serial);
+ALTER TABLE t OWNER TO {alice};
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {reader};
+"""
+    dsn = make_db(server=any_pg)
+    _build(dsn, text)
+    script = _script(tmp_path, text)
+    assert read_sql(script, schemas=["public"]).owners == {"public.t": alice, "public.t_id_seq": alice}
+    assert _both_ways(dsn, script, ["public"]) == ([], [])

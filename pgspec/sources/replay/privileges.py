@@ -464,13 +464,19 @@ def _new_owner(state: State, key: str, spec: ast.RoleSpec) -> None:
     priv = _privileges(state)
     new = _role_of(state, spec)
     old = _owner(priv, key)
-    for (on, acl_key), acl in priv.acls.items():
-        if acl_key != key and not (on == "column" and acl_key.rpartition(".")[0] == key):
-            continue
-        entry = acl.pop(old if old is not None else RUNNER, None)
-        if entry is not None:
-            acl_grant(acl, new if new is not None else RUNNER, entry[0])
-            acl_grant(acl, new if new is not None else RUNNER, entry[1], grant_option=True)
+    found = _find(state, key, _PLURALS)
+    if found is not None and old != new:
+        plural, obj = found
+        slots = [(_on_of(state, plural, obj), key)]
+        if plural in ("tables", "views", "materialized_views"):
+            slots.extend(("column", f"{key}.{qualified(c if isinstance(c, str) else c.name)}")
+                         for c in obj.columns)
+        for slot in slots:
+            acl = priv.acls.get(slot)
+            entry = acl.pop(old if old is not None else RUNNER, None) if acl is not None else None
+            if acl is not None and entry is not None:
+                acl_grant(acl, new if new is not None else RUNNER, entry[0])
+                acl_grant(acl, new if new is not None else RUNNER, entry[1], grant_option=True)
     if new is None:
         priv.owners.pop(key, None)
         priv.creators.pop(key, None)
@@ -531,6 +537,11 @@ def catalog_parts(state: State) -> dict[str, Any]:
         for key, obj in state.objects[plural].items():
             on = _on_of(state, plural, obj)
             owner = _owner(priv, key)
+            owned_by = getattr(obj, "owned_by", None) if plural == "sequences" else None
+            if owned_by is not None:
+                # A serial's (OWNED BY) sequence always has its table's owner: the server
+                # refuses any other and ALTER TABLE ... OWNER TO takes the sequence along.
+                owner = _owner(priv, owned_by.rpartition(".")[0])
             owners[key] = owner
             acl = priv.acls.get((on, key))
             if acl is None:
