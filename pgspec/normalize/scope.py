@@ -528,6 +528,34 @@ class Resolver:
                     return item
         return None
 
+    def star_columns(self, ref: ast.ColumnRef, scope: Scope, *,
+                     as_written: bool = False) -> list[tuple[str, ...]] | None:
+        """The column references ``*`` or ``t.*`` stands for, as name parts, in the order the
+        server expands them (``ExpandColumnRefStar``: FROM order, a USING join's merged columns
+        first); None when a FROM item's columns are unknown. ``as_written`` keeps the schema of
+        ``s.t.*`` over a relation that has no alias, as CREATE VIEW stores it."""
+        qualifiers = strings(ref.fields)
+        if qualifiers:
+            item = self.qualified_item(qualifiers[-2:], scope)
+            if item is None or item.columns is None or item.refname is None:
+                return None
+            prefix = tuple(qualifiers) if as_written and item.bare else (item.refname,)
+            return [(*prefix, n) for n in item.columns]
+        columns: list[tuple[str, ...]] = []
+        for item in scope.items:
+            if item.columns is None:
+                return None
+            for name in item.columns:
+                if name in item.hidden:
+                    continue
+                if item.merged is not None:
+                    columns.append(item.merged[name])
+                elif item.refname is None:
+                    return None  # an unnamed subquery's column cannot be named
+                else:
+                    columns.append((item.refname, name))
+        return columns
+
     def bare(self, name: str, scope: Scope) -> tuple[Item | None, bool]:
         """The item an unqualified column belongs to, and whether that is certain.
 

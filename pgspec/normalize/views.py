@@ -175,26 +175,9 @@ class _Qualifier(Resolver):
             if not isinstance(ref, ast.ColumnRef) or not isinstance(ref.fields[-1], ast.A_Star):
                 expanded.append(target)
                 continue
-            qualifiers = strings(ref.fields)
-            if qualifiers:
-                item = self.qualified_item(qualifiers[-2:], scope)
-                if item is None or item.columns is None or item.refname is None:
-                    raise _Uncertain("*")
-                columns = [(item.refname, n) for n in item.columns]
-            else:
-                columns = []
-                for item in scope.items:
-                    if item.columns is None:
-                        raise _Uncertain("*")
-                    for name in item.columns:
-                        if name in item.hidden:
-                            continue
-                        if item.merged is not None:
-                            columns.append(item.merged[name])
-                        elif item.refname is None:
-                            raise _Uncertain("*")
-                        else:
-                            columns.append((item.refname, name))
+            columns = self.star_columns(ref, scope)
+            if columns is None:
+                raise _Uncertain("*")
             expanded.extend(
                 ast.ResTarget(val=ast.ColumnRef(fields=tuple(ast.String(sval=p) for p in parts)))
                 for parts in columns

@@ -26,7 +26,7 @@ from typing import Any
 
 from pglast import ast
 
-from pgspec.normalize.scope import Item, Relations, Resolver, Scope, strings
+from pgspec.normalize.scope import Item, Relations, Resolver, Scope
 from pgspec.normalize.trees import nodes
 from pgspec.quoting import qualified
 from pgspec.sources.replay.state import State
@@ -154,27 +154,9 @@ class _Expander(Resolver):
 
     def _columns(self, ref: ast.ColumnRef, scope: Scope) -> list[tuple[str, ...]]:
         """The column references a star stands for, as name parts."""
-        qualifiers = strings(ref.fields)
-        if qualifiers:
-            item = self.qualified_item(qualifiers[-2:], scope)
-            if item is None or item.columns is None or item.refname is None:
-                raise _Uncertain("*")
-            # ``s.t.*`` keeps its schema: the item is the relation under its own name.
-            prefix = tuple(qualifiers) if item.bare else (item.refname,)
-            return [(*prefix, n) for n in item.columns]
-        columns: list[tuple[str, ...]] = []
-        for item in scope.items:
-            if item.columns is None:
-                raise _Uncertain("*")
-            for name in item.columns:
-                if name in item.hidden:
-                    continue
-                if item.merged is not None:
-                    columns.append(item.merged[name])
-                elif item.refname is None:
-                    raise _Uncertain("*")  # an unnamed subquery's column cannot be named
-                else:
-                    columns.append((item.refname, name))
+        columns = self.star_columns(ref, scope, as_written=True)
+        if columns is None:
+            raise _Uncertain("*")
         return columns
 
 
