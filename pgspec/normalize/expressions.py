@@ -230,6 +230,14 @@ def _figure_colname(node: Any) -> tuple[str, int]:
     return "?column?", 0
 
 
+def figure_index_colname(node: Any) -> str | None:
+    """The name PostgreSQL gives an index's expression column (``FigureIndexColname``, the
+    output name an unaliased SELECT would give it: ``lower`` for ``lower(x)``, ``code`` for
+    ``code::varchar``); None where it has none (``a + b``), which the server calls ``expr``."""
+    name, strength = _figure_colname(node)
+    return name if strength > 0 else None
+
+
 def _from_name(item: Any) -> str | None:
     """The name a FROM item's columns are qualified with, or None if it has several."""
     if isinstance(item, ast.RangeVar):

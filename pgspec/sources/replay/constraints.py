@@ -1,12 +1,17 @@
 """Table constraints (primary key, unique, foreign key, check, exclude) from parse trees.
 
-Unnamed constraints get the server's names (``pgspec.naming``); NOT NULL constraints are not
-Constraints but the column's ``not_null`` (catalog.py), and a primary key makes its columns NOT
-NULL, as the server does.
+Unnamed constraints get the server's names (``pgspec.naming``), numbered past the names the
+schema already holds as the server numbers them: a CHECK or foreign key past any constraint of
+the schema (``ChooseConstraintName``), a primary key, unique or exclusion constraint past any
+relation or constraint of the schema (``ChooseRelationName``, since its index takes the name
+too); ``SchemaConstraints`` and ``RelationNames`` answer ``name in ...`` for them. NOT NULL
+constraints are not Constraints but the column's ``not_null`` (catalog.py), and a primary key
+makes its columns NOT NULL, as the server does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +20,7 @@ from pglast import ast, enums
 from pgspec import naming
 from pgspec.catalog import Constraint, Index
 from pgspec.errors import SqlError
+from pgspec.normalize.expressions import figure_index_colname
 from pgspec.normalize.opclasses import builtin, name_parts
 from pgspec.quoting import qualified
 from pgspec.sources.replay.opclasses import script_opclasses
@@ -90,7 +96,7 @@ def add_constraint(
     }
     if kind == CT.CONSTR_PRIMARY:
         ctype = "primary_key"
-        name = node.conname or naming.primary_key_name(table)
+        name = node.conname or naming.primary_key_name(table, RelationNames(state, schema, True))
         fields["include"] = names_of(node.including)
         # Only USING INDEX can give one (PostgreSQL 15 and 16 accept a NULLS NOT DISTINCT
         # index there; 17 and later refuse it).
@@ -101,7 +107,8 @@ def add_constraint(
         ctype = "unique"
         fields["include"] = names_of(node.including)
         # The server names the index after its INCLUDE columns too (ChooseIndexColumnNames).
-        name = node.conname or naming.unique_name(table, columns + fields["include"])
+        name = node.conname or naming.unique_name(
+            table, columns + fields["include"], RelationNames(state, schema, True))
         fields["nulls_not_distinct"] = bool(node.nulls_not_distinct)
     elif kind == CT.CONSTR_CHECK:
         ctype = "check"
@@ -112,7 +119,7 @@ def add_constraint(
             table_obj = state.table(key)
             table_cols = {c.name for c in table_obj.columns} if table_obj else set()
             refs = [c for c in referenced_columns(expr) if c in table_cols or c == column]
-            name = naming.check_name(table, refs, _TableConstraints(state, schema, table))
+            name = naming.check_name(table, refs, SchemaConstraints(state, schema))
         fields["expression"] = expression_text(state, expr)
         fields["no_inherit"] = bool(node.is_no_inherit)
         columns = []
@@ -120,7 +127,7 @@ def add_constraint(
         ctype = "foreign_key"
         columns = [column] if column else names_of(node.fk_attrs)
         name = node.conname or naming.foreign_key_name(
-            table, columns, _TableConstraints(state, schema, table))
+            table, columns, SchemaConstraints(state, schema))
         ref_schema, ref_table = state.relation_key(node.pktable)
         ref_key = qualified(ref_schema, ref_table)
         ref_cols = names_of(node.pk_attrs) or list(state.primary_keys.get(ref_key, []))
@@ -133,17 +140,13 @@ def add_constraint(
         )
     elif kind == CT.CONSTR_EXCLUSION:
         ctype = "exclude"
-        cols = []
-        for pair in node.exclusions or ():
-            elem = pair[0]
-            if isinstance(elem, ast.IndexElem) and elem.name:
-                cols.append(elem.name)
-            else:
-                cols.append("expr")
-        name = node.conname or naming.exclusion_name(table, cols)
-        fields["definition"] = deparse(qualify(state, _without_name(node)))
+        elems = [pair[0] for pair in node.exclusions or () if isinstance(pair[0], ast.IndexElem)]
         fields["include"] = names_of(node.including)
-        columns = [c for c in cols if c != "expr"]
+        name = node.conname or naming.exclusion_name(
+            table, [*(key_name(e) for e in elems), *fields["include"]],
+            RelationNames(state, schema, True))
+        fields["definition"] = deparse(qualify(state, _without_name(node)))
+        columns = [e.name for e in elems if e.name]
     else:
         state.warn("constraint", qualified(schema, table, node.conname or "?"),
                    f"constraint kind {kind.name} is not modelled by pgspec")
@@ -233,18 +236,77 @@ def _other_opclass(state: State, opclass: str | None) -> bool:
     return len(parts) == 2 and script_opclasses(state).get(("btree", *parts)) is False
 
 
+def key_name(elem: ast.IndexElem) -> str:
+    """The name of an index column before names are made distinct (``ChooseIndexColumnNames``),
+    for CREATE INDEX's keys and INCLUDE columns as for an exclusion constraint's elements: the
+    column's, else the expression's as ``FigureIndexColname`` figures it (``lower(x)`` is
+    ``lower``, ``code::varchar`` is ``code``, ``int4range(a, b)`` is ``int4range``), else
+    ``expr``."""
+    if elem.indexcolname:
+        return elem.indexcolname
+    if elem.name:
+        return elem.name
+    return figure_index_colname(elem.expr) or "expr"
+
+
+# --------------------------------------------------------------------------- names taken
+
+#: The kinds whose objects are relations (pg_class): what an index's name must not repeat.
+RELATION_KINDS = ("tables", "views", "materialized_views", "sequences", "indexes",
+                  "composite_types")
+#: Constraints that have an index of the same name (a relation of their schema).
+INDEX_CONSTRAINTS = frozenset({"primary_key", "unique", "exclude"})
+
+
+def constraint_named(state: State, schema: str, name: str, kinds: Container[str] | None = None
+                     ) -> bool:
+    """Whether a constraint of ``schema`` (any table's, or a domain's CHECK) is named ``name``,
+    of one of ``kinds`` when given (a domain's CHECK is of kind ``check``)."""
+    for con in state.objects["constraints"].values():
+        if con.name == name and con.schema_name == schema and (
+                kinds is None or con.kind in kinds):
+            return True
+    if kinds is not None and "check" not in kinds:
+        return False
+    return any(name in domain.checks for domain in state.objects["domains"].values()
+               if domain.schema_name == schema)
+
+
 @dataclass(frozen=True)
-class _TableConstraints:
-    """The names of a table's constraints so far, as ``name in ...`` asks of them: what a
-    generated name must not repeat (``naming.choose_constraint_name``)."""
+class SchemaConstraints:
+    """The constraint names of a schema, as ``name in ...`` asks of them: what a CHECK's or a
+    foreign key's generated name must not repeat (``ChooseConstraintName`` asks pg_constraint
+    for the schema, every table's and domain's constraints)."""
 
     state: State
     schema: str
-    table: str
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (
-            qualified(self.schema, self.table, name) in self.state.objects["constraints"])
+        return isinstance(name, str) and constraint_named(self.state, self.schema, name)
+
+
+@dataclass(frozen=True)
+class RelationNames:
+    """The relation names of a schema, as ``name in ...`` asks of them: what a generated index
+    or sequence name must not repeat (``ChooseRelationName``): a table, view, materialized
+    view, sequence, composite type or index, the indexes of primary keys, unique and
+    exclusion constraints included. With ``constraints``, for the index of a primary key,
+    unique or exclusion constraint, every constraint name of the schema too
+    (``ConstraintNameExists``)."""
+
+    state: State
+    schema: str
+    constraints: bool = False
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        key = qualified(self.schema, name)
+        objects = self.state.objects
+        if any(key in objects[plural] for plural in RELATION_KINDS):
+            return True
+        return constraint_named(self.state, self.schema, name,
+                                None if self.constraints else INDEX_CONSTRAINTS)
 
 
 def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...]:
@@ -263,12 +325,19 @@ def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...
 def fold_redundant_indexes(
     pending: list[tuple[ast.Constraint, str | None]],
 ) -> list[tuple[ast.Constraint, str | None]]:
-    """The constraint clauses of a CREATE TABLE as the server keeps them.
+    """The constraint clauses of a CREATE TABLE as the server keeps them, in the order it
+    creates them.
 
     Inside CREATE TABLE (only there: ALTER TABLE ADD keeps both) PostgreSQL drops a PRIMARY KEY
     or UNIQUE that repeats an earlier one, the primary key counting as first wherever it is
     written; when the one kept has no name of its own it takes the dropped one's
     (``a uuid PRIMARY KEY, CONSTRAINT c UNIQUE (a)`` makes one primary key named ``c``).
+
+    The order matters to the names the server chooses, each numbered past those made before
+    it: CHECKs come with the table (DefineRelation), then the primary key's index, then the
+    other unique and exclusion indexes as written (transformIndexConstraints), foreign keys
+    last (transformFKConstraints). ``a int UNIQUE, CONSTRAINT t_a_key CHECK (a > 0)`` makes
+    ``t_a_key1`` for the unique constraint, wherever the CHECK is written.
     """
     index_kinds = (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE)
     for con, _ in pending:
@@ -290,7 +359,16 @@ def fold_redundant_indexes(
         if prior[0].conname is None and con.conname is not None:
             prior[0].conname = con.conname
         dropped.add(id(con))
-    return [item for item in pending if id(item[0]) not in dropped]
+
+    def phase(item: tuple[ast.Constraint, str | None]) -> int:
+        kind = item[0].contype
+        if kind == CT.CONSTR_FOREIGN:
+            return 3
+        if primary and item is primary[0]:
+            return 1
+        return 2 if kind in (*index_kinds, CT.CONSTR_EXCLUSION) else 0
+
+    return sorted((item for item in pending if id(item[0]) not in dropped), key=phase)
 
 
 def _without_name(node: ast.Constraint) -> ast.Constraint:

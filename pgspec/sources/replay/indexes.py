@@ -5,6 +5,11 @@ source shares. An index attached to a partitioned parent's index (``ALTER INDEX 
 PARTITION``, how pg_dump restores partition indexes) belongs to the parent: the server marks
 it ``relispartition`` and pgspec, like the live reader, does not list it, nor the constraint
 it backs.
+
+An index nobody named gets the server's name (``ChooseIndexName``): the table, its columns
+(keys then INCLUDE columns, an expression named by ``FigureIndexColname``, repeats made
+distinct) and ``idx``, numbered past any relation of the schema (``src_a_idx``,
+``src_a_idx1``).
 """
 
 from __future__ import annotations
@@ -21,27 +26,17 @@ from pgspec.normalize.types import internal_type_name
 from pgspec.quoting import qualified
 from pgspec.sources.elements import index_key_from_node
 from pgspec.sources.replay import opclasses
+from pgspec.sources.replay.constraints import RelationNames, key_name
 from pgspec.sources.replay.resolve import expression_text, qualify
 from pgspec.sources.replay.state import State, names_of
-
-
-def _key_name(elem: ast.IndexElem) -> str:
-    """The name PostgreSQL uses for a key when it names an index (FigureIndexColname)."""
-    if elem.name:
-        return elem.name
-    if elem.indexcolname:
-        return elem.indexcolname
-    if isinstance(elem.expr, ast.FuncCall):
-        return names_of(elem.expr.funcname)[-1]
-    if isinstance(elem.expr, ast.ColumnRef):
-        return names_of(elem.expr.fields)[-1]
-    return "expr"
 
 
 def create_index(state: State, stmt: ast.IndexStmt) -> None:
     schema, table = state.relation_key(stmt.relation)
     elems = list(stmt.indexParams or ())
-    name = stmt.idxname or naming.index_name(table, [_key_name(e) for e in elems])
+    name = stmt.idxname or naming.index_name(
+        table, [key_name(e) for e in [*elems, *(stmt.indexIncludingParams or ())]],
+        RelationNames(state, schema))
     key = qualified(schema, name)
     if key in state.objects["indexes"] and stmt.if_not_exists:
         return
