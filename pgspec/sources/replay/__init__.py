@@ -19,10 +19,10 @@ from pgspec.catalog import Catalog
 from pgspec.errors import PgspecError, SqlError
 from pgspec.quoting import qualified
 from pgspec.sources.replay import (
-    indexes,
     misc,
     moves,
     opclasses,
+    partitions,
     privileges,
     routines,
     tables,
@@ -198,7 +198,7 @@ class Replayer:
             ast.AlterSeqStmt: lambda n: types.alter_sequence(s, n),
             ast.CreateStmt: lambda n: tables.create_table(s, n),
             ast.AlterTableStmt: lambda n: tables.alter_table(s, n),
-            ast.IndexStmt: lambda n: indexes.create_index(s, n),
+            ast.IndexStmt: lambda n: partitions.create_index(s, n),
             ast.ViewStmt: lambda n: views.create_view(s, n),
             ast.CreateTableAsStmt: self._create_table_as,
             ast.RefreshMatViewStmt: lambda n: views.refresh_matview(s, n),

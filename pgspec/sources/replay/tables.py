@@ -25,7 +25,7 @@ from pgspec import naming
 from pgspec.catalog import Column, Sequence, Table
 from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
-from pgspec.sources.replay import like
+from pgspec.sources.replay import like, partitions
 from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
 from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, any_name, deparse, names_of
@@ -48,6 +48,9 @@ class Inheritance:
     #: NOT NULL ... NO INHERIT (PostgreSQL 18; pg_dump writes it for ONLY ... SET NOT NULL):
     #: a child created later does not take it.
     no_inherit_not_null: set[tuple[str, str]] = field(default_factory=set)
+    #: Indexes and constraints of partitions that belong to their parent's, by
+    #: ``(plural, key)``: out of the Catalog until DETACH (``replay.partitions``).
+    clones: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def rename_inherited(state: State, old_key: str, new_key: str,
@@ -56,6 +59,10 @@ def rename_inherited(state: State, old_key: str, new_key: str,
     replayer): a table renamed (``column`` None), or one column of it renamed."""
     if state.inheritance is None:
         return
+    if column is None:
+        partitions.renamed_table(state, old_key, new_key)
+    elif new_column is not None:
+        partitions.renamed_column(state, new_key, column, new_column)
     for facts in (state.inheritance.local_columns, state.inheritance.local_not_null,
                   state.inheritance.no_inherit_not_null):
         for table, col in [f for f in facts if f[0] == old_key and column in (None, f[1])]:
@@ -63,10 +70,14 @@ def rename_inherited(state: State, old_key: str, new_key: str,
             facts.add((new_key, new_column if column is not None and new_column else col))
 
 
-def _inheritance(state: State) -> Inheritance:
+def inheritance(state: State) -> Inheritance:
+    """The inheritance facts, made when first needed."""
     if state.inheritance is None:
         state.inheritance = Inheritance()
     return state.inheritance
+
+
+_inheritance = inheritance
 
 
 def _parents(table: Table) -> list[str]:
@@ -330,7 +341,10 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
     if parents:
         _mark_local(state, table, local_names)
         _inheritance(state).local_not_null.update((key, n) for n in local_not_null)
-    for con, column in fold_redundant_indexes(pending):
+    kept = fold_redundant_indexes(pending)
+    if partition and parents:
+        partitions.new_partition(state, parents[0], key, kept)
+    for con, column in kept:
         add_constraint(state, schema, name, con, column)
     # LIKE's CHECKs and indexes come after the table's own (expandTableLikeClause).
     for later in likes:
@@ -480,6 +494,39 @@ def _merge_attached_checks(state: State, parent_key: str, child_key: str) -> Non
             del constraints[ckey]
 
 
+def _own_constraints(state: State, key: str) -> set[str]:
+    return {ckey for ckey, con in state.objects["constraints"].items() if con.table_key == key}
+
+
+def _inherited_checks(state: State, key: str, seen: set[str] | None = None) -> list[Any]:
+    """The CHECKs a table hands to its children: its own (not NO INHERIT) and those it
+    inherits itself, which the Catalog keeps with the table that declares them."""
+    seen = set() if seen is None else seen
+    if key in seen:
+        return []
+    seen.add(key)
+    found = [c for c in state.objects["constraints"].values()
+             if c.table_key == key and c.kind == "check" and not c.no_inherit]
+    table = state.table(key)
+    for parent in _parents(table) if table is not None else ():
+        found += _inherited_checks(state, parent, seen)
+    return found
+
+
+def _localize_checks(state: State, parent_key: str, child: Table) -> None:
+    """DETACH PARTITION / NO INHERIT: the CHECKs the child had from that parent become its
+    own (RemoveInheritance sets conislocal when coninhcount reaches zero), unless another
+    parent still gives them."""
+    still = {c.name for p in _parents(child) for c in _inherited_checks(state, p)}
+    for check in _inherited_checks(state, parent_key):
+        ckey = qualified(child.schema_name, child.name, check.name)
+        if check.name in still or ckey in state.objects["constraints"]:
+            continue
+        state.put("constraints", check.model_copy(update={
+            "schema_name": child.schema_name, "table": child.name, "comment": None,
+            "location": None}))
+
+
 def _orphan_columns(state: State, table: Table | None) -> None:
     """After NO INHERIT / DETACH: a column no remaining parent gives becomes the table's own
     (RemoveInheritance sets attislocal when attinhcount reaches zero)."""
@@ -611,7 +658,12 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         _set_columns(state, table, cmd.name, recurse, generated=None)
     elif sub == AT.AT_AddConstraint:
         con = cmd.def_
+        before = _own_constraints(state, key) if recurse and children(state, key) else None
         add_constraint(state, schema, name, con)
+        if before is not None and table.partition_by:
+            # A primary key, unique, exclusion or foreign key reaches the partitions.
+            for ckey in _own_constraints(state, key) - before:
+                partitions.created(state, "constraints", ckey)
         if _no_inherit_not_null(con):
             _inheritance(state).no_inherit_not_null.update((key, n) for n in _no_inherit_not_null(con))
         # A primary key's NOT NULL reaches the children (a CHECK too, but constraints stay
@@ -629,6 +681,7 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             con = state.objects["constraints"].pop(ckey)
             if con.kind == "primary_key":
                 state.primary_keys.pop(key, None)
+            partitions.dropped(state, "constraints", ckey)
         elif not cmd.missing_ok:
             raise state.error(f"constraint {cmd.name!r} of {key} does not exist")
     elif sub == AT.AT_EnableRowSecurity:
@@ -663,6 +716,7 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             _inheritance(state).local_columns.difference_update(
                 (attached.key, c.name) for c in attached.columns)
             _merge_attached_checks(state, key, attached.key)
+            partitions.attach(state, key, attached.key)
     elif sub == AT.AT_DetachPartition:
         part = cmd.def_
         c_schema, c_name = state.relation_key(part.name)
@@ -670,6 +724,8 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
                                 partition_bound=None)
         if detached is not None:
             _orphan_columns(state, detached)
+            partitions.detach(state, key, detached.key)
+            _localize_checks(state, key, detached)
     elif sub == AT.AT_SetLogged:
         state.update("tables", key, unlogged=False)
     elif sub == AT.AT_SetUnLogged:
@@ -684,6 +740,8 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         parent = qualified(p_schema, p_name)
         changed = state.update("tables", key, inherits=[p for p in table.inherits if p != parent])
         _orphan_columns(state, changed)
+        if changed is not None and parent in table.inherits:
+            _localize_checks(state, parent, changed)
     elif sub in (AT.AT_EnableRule, AT.AT_EnableAlwaysRule, AT.AT_EnableReplicaRule,
                  AT.AT_DisableRule):
         return
