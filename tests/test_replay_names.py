@@ -103,6 +103,34 @@ CASES: dict[str, str] = {
         CREATE TABLE s (id int, CONSTRAINT k_a_fkey2 CHECK (id > 0));
         ALTER TABLE k ADD FOREIGN KEY (a) REFERENCES r;
     """,
+    # 1. Names free again, or taken, as the script drops, renames, moves and rolls back.
+    "freed_names": """
+        CREATE TABLE t (a int CHECK (a > 0));
+        ALTER TABLE t DROP CONSTRAINT t_a_check;
+        ALTER TABLE t ADD CHECK (a > 1);
+        BEGIN;
+        ALTER TABLE t ADD CHECK (a > 2);
+        CREATE INDEX ON t (a);
+        ROLLBACK;
+        ALTER TABLE t ADD CHECK (a > 3);
+        ALTER TABLE t RENAME TO u;
+        CREATE TABLE t (a int CHECK (a > 0));
+        ALTER TABLE u RENAME CONSTRAINT t_a_check TO u_first;
+        ALTER TABLE t ADD CHECK (a > 5);
+        CREATE TABLE k (id int PRIMARY KEY);
+        ALTER TABLE k DROP CONSTRAINT k_pkey;
+        ALTER TABLE k ADD PRIMARY KEY (id);
+        BEGIN;
+        CREATE INDEX ON t (a);
+        COMMIT;
+        CREATE INDEX ON t (a);
+        CREATE SCHEMA o;
+        ALTER TABLE u SET SCHEMA o;
+        ALTER TABLE t ADD CHECK (a > 6);
+        ALTER TABLE t ADD CHECK (a > 7);
+        DROP TABLE k;
+        CREATE TABLE k_pkey (x int PRIMARY KEY);
+    """,
     # 2. Column names made distinct inside one index name.
     "distinct_columns": """
         CREATE TABLE src (a int, x text, y text);

@@ -11,6 +11,7 @@ makes its columns NOT NULL, as the server does.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
@@ -258,14 +259,66 @@ RELATION_KINDS = ("tables", "views", "materialized_views", "sequences", "indexes
 INDEX_CONSTRAINTS = frozenset({"primary_key", "unique", "exclude"})
 
 
+class _NameIndex:
+    """The keys of a replay's constraints by ``(schema, name)``, kept up to date cheaply.
+
+    Asking "is any constraint of the schema named so?" for every generated name would scan
+    every constraint each time: minutes for a script of thousands of tables. The index is
+    brought up to date before each question from the dictionary itself (statements add,
+    replace and remove constraints in many modules): a dictionary keeps insertion order, so
+    the keys after the last one seen are the new ones; a key's name never changes (a
+    constraint is keyed by its schema, table and name, and a rename re-keys it). It starts
+    afresh when the dictionary is another (a ROLLBACK restores a copy) or its last entry seen
+    was removed or replaced. A key found is checked against the dictionary, so removals
+    need no bookkeeping.
+    """
+
+    def __init__(self) -> None:
+        self.source: dict[str, Constraint] | None = None
+        self.last: tuple[str, Constraint] | None = None
+        self.keys: dict[tuple[str, str], set[str]] = {}
+
+    def named(self, constraints: dict[str, Constraint], schema: str, name: str
+              ) -> list[Constraint]:
+        self._sync(constraints)
+        found = []
+        for key in self.keys.get((schema, name), ()):
+            con = constraints.get(key)
+            if con is not None and con.name == name and con.schema_name == schema:
+                found.append(con)
+        return found
+
+    def _sync(self, constraints: dict[str, Constraint]) -> None:
+        last = self.last
+        if constraints is not self.source or (
+                last is not None and constraints.get(last[0]) is not last[1]):
+            self.source, self.keys = constraints, {}
+            new = list(constraints.items())
+        else:
+            new = []
+            for key in reversed(constraints):
+                if last is not None and key == last[0]:
+                    break
+                new.append((key, constraints[key]))
+        for key, con in new:
+            self.keys.setdefault((con.schema_name, con.name), set()).add(key)
+        self.last = next(reversed(constraints.items()), None)
+
+
+#: One index per replay (a State is never copied, only its dictionaries are).
+_NAME_INDEXES: weakref.WeakKeyDictionary[State, _NameIndex] = weakref.WeakKeyDictionary()
+
+
 def constraint_named(state: State, schema: str, name: str, kinds: Container[str] | None = None
                      ) -> bool:
     """Whether a constraint of ``schema`` (any table's, or a domain's CHECK) is named ``name``,
     of one of ``kinds`` when given (a domain's CHECK is of kind ``check``)."""
-    for con in state.objects["constraints"].values():
-        if con.name == name and con.schema_name == schema and (
-                kinds is None or con.kind in kinds):
-            return True
+    index = _NAME_INDEXES.get(state)
+    if index is None:
+        index = _NAME_INDEXES[state] = _NameIndex()
+    if any(kinds is None or con.kind in kinds
+           for con in index.named(state.objects["constraints"], schema, name)):
+        return True
     if kinds is not None and "check" not in kinds:
         return False
     return any(name in domain.checks for domain in state.objects["domains"].values()
