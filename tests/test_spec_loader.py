@@ -11,6 +11,7 @@ from pgspec.catalog import Argument, Attribute, Catalog, IndexKey
 from pgspec.errors import SpecError
 from pgspec.sources.elements import parse_index_element
 from pgspec.sources.spec import load_spec
+from tests.fix_db import Run, run_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -390,3 +391,34 @@ def test_a_plpgsql_function_with_a_variadic_argument_loads(tmp_path: Path) -> No
             returns: integer
             body: "BEGIN RETURN ; END IF; END"
         """)
+
+
+def test_returns_table_of_one_column_is_setof_its_type(tmp_path: Path, db: str, run: Run) -> None:
+    """TableFuncTypeName: RETURNS TABLE(r uses) returns SETOF uses, not SETOF record (a spec
+    written by inspect from such a function was a false difference against its database)."""
+    text = """
+        tables:
+          uses: {columns: {n: int}}
+        functions:
+          uses_rows:
+            returns: {table: {r: uses}}
+            body: "BEGIN RETURN; END"
+          counts:
+            returns: {table: {n: int}}
+            language: sql
+            body: "SELECT 1"
+          pairs:
+            returns: {table: {n: int, m: int}}
+            language: sql
+            body: "SELECT 1, 2"
+        """
+    c = load(tmp_path, text)
+    assert (c.functions["public.uses_rows()"].returns, c.functions["public.uses_rows()"].returns_set) == ("public.uses", True)
+    assert c.functions["public.counts()"].returns == "integer"
+    assert c.functions["public.pairs()"].returns == "record"
+    run_sql(db, "CREATE TABLE uses (n int);"
+                "CREATE FUNCTION uses_rows() RETURNS TABLE(r uses) LANGUAGE plpgsql AS $$BEGIN RETURN; END$$;"
+                "CREATE FUNCTION counts() RETURNS TABLE(n int) LANGUAGE sql AS $$SELECT 1$$;"
+                "CREATE FUNCTION pairs() RETURNS TABLE(n int, m int) LANGUAGE sql AS $$SELECT 1, 2$$;")
+    code, out, _ = run("diff", tmp_path / "spec.yaml", db)
+    assert code == 0, out

@@ -2,9 +2,9 @@
 
 What the server derives, the builder derives too: a function's return type from its OUT
 arguments when none is given (one OUT argument: its type; several: record; none: void), and
-``RETURNS TABLE`` as TABLE-mode arguments returning SETOF record. The body is checked against
-its language (SQL parsed, PL/pgSQL compiled by pglast). Arguments are shared with aggregates
-(build_aggregates).
+``RETURNS TABLE`` as TABLE-mode arguments returning SETOF record (SETOF its type for a single
+column). The body is checked against its language (SQL parsed, PL/pgSQL compiled by pglast).
+Arguments are shared with aggregates (build_aggregates).
 """
 
 from __future__ import annotations
@@ -70,7 +70,10 @@ def build_routine(b: BuildState, kind: RoutineKind, schema: str, name: str, spec
                     ok = False
                     continue
                 arguments.append(Argument(name=cname, type=ctype, mode="table"))
-            returns, returns_set = "record", True
+            # TableFuncTypeName: one column returns SETOF its type, more return SETOF record.
+            columns = [a for a in arguments if a.mode == "table"]
+            returns = columns[0].type if len(columns) == 1 else "record"
+            returns_set = True
         elif spec.returns is not None:
             rtype = b.type_of(spec.returns, schema, rpos)
             if rtype is None:
