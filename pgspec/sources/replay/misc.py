@@ -379,4 +379,8 @@ def define(state: State, stmt: ast.DefineStmt) -> None:
     if stmt.kind == OT.OBJECT_TYPE and not stmt.definition:
         return  # a shell type (CREATE TYPE name;) precedes its real definition
     schema = parts[-2] if len(parts) > 1 else state.creation_schema()
+    if stmt.kind == OT.OBJECT_COLLATION:
+        from pgspec.sources.replay import collations
+
+        collations.created(state, schema, parts[-1])
     unmodelled(state, kinds.get(stmt.kind, stmt.kind.name.lower()), parts[-1], schema)

@@ -45,7 +45,7 @@ from pgspec import naming
 from pgspec.catalog import Constraint, Index, IndexKey, Table
 from pgspec.normalize.opclasses import name_parts
 from pgspec.quoting import qualified
-from pgspec.sources.replay import indexes
+from pgspec.sources.replay import collations, indexes
 from pgspec.sources.replay.state import State
 
 #: Constraints backed by an index of the same name.
@@ -454,6 +454,7 @@ def create_index(state: State, stmt: ast.IndexStmt) -> None:
     """CREATE INDEX (``replay.indexes``), reaching the partitions of a partitioned table
     unless ON ONLY was written (the server then makes an invalid index on the parent alone,
     to which pg_dump attaches the partitions' with ALTER INDEX ... ATTACH PARTITION)."""
+    collations.qualify_index(state, stmt)
     table = None
     if stmt.relation.inh and state.inheritance is not None:
         table = state.table(qualified(*state.relation_key(stmt.relation)))

@@ -86,6 +86,8 @@ class State:
         self.function_names: dict[str, list[str]] = {}
         #: ``schema.name`` of every aggregate, kept or not, for resolving unqualified names.
         self.aggregate_names: set[str] = set()
+        #: ``schema.name`` of every collation the script created (``replay.collations``).
+        self.known_collations: set[str] = set()
         #: Reading a pg_dump/pg_dumpall file: its CREATE MATERIALIZED VIEW always says WITH NO
         #: DATA and only a REFRESH (data section) tells that a view is populated.
         self.dump = False

@@ -25,10 +25,10 @@ from pgspec import naming
 from pgspec.catalog import Column, Sequence, Table
 from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
-from pgspec.sources.replay import like, partitions
+from pgspec.sources.replay import collations, like, partitions
 from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
 from pgspec.sources.replay.resolve import expression_text
-from pgspec.sources.replay.state import State, any_name, deparse, names_of
+from pgspec.sources.replay.state import State, deparse, names_of
 
 AT = enums.AlterTableType
 
@@ -195,7 +195,7 @@ def _column(state: State, schema: str, table: str, node: ast.ColumnDef,
     elif node.typeName is not None:
         fields["type"] = state.type_text(node.typeName)
     if node.collClause is not None:
-        fields["collation"] = any_name(node.collClause.collname)
+        fields["collation"] = collations.resolve(state, node.collClause.collname)
     if node.is_not_null:
         fields["not_null"] = True
     if node.raw_default is not None:
@@ -273,6 +273,8 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
         return
     if stmt.ofTypename is not None:
         state.warn("table", key, "typed tables (CREATE TABLE OF) are not modelled by pgspec")
+    if stmt.partspec is not None:
+        collations.qualify_partition_key(state, stmt.partspec)
     columns: list[Column] = []
     parents: list[str] = []
     partition = stmt.partbound is not None
@@ -639,7 +641,8 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             raise state.error(f"type of inherited column {cmd.name!r} must be changed in child "
                               f"tables too (ALTER TABLE ONLY {key})")
         changes: dict[str, Any] = {"type": state.type_text(col_def.typeName)}
-        changes["collation"] = any_name(col_def.collClause.collname) if col_def.collClause else None
+        changes["collation"] = (collations.resolve(state, col_def.collClause.collname)
+                                if col_def.collClause else None)
         _set_columns(state, table, cmd.name, recurse, **changes)
     elif sub == AT.AT_AddIdentity:
         when = "always" if cmd.def_.generated_when == "a" else "by default"

@@ -10,9 +10,10 @@ from pglast import ast
 from pgspec import naming
 from pgspec.catalog import Attribute, CompositeType, Domain, Enum, Sequence
 from pgspec.quoting import qualified
+from pgspec.sources.replay import collations
 from pgspec.sources.replay.constraints import CT
 from pgspec.sources.replay.resolve import expression_text
-from pgspec.sources.replay.state import State, any_name, names_of
+from pgspec.sources.replay.state import State, names_of
 
 #: Limits of the sequence types, for telling a default MINVALUE/MAXVALUE from a chosen one.
 _TYPE_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
@@ -60,7 +61,8 @@ def create_composite(state: State, stmt: ast.CompositeTypeStmt) -> None:
         Attribute(
             name=col.colname,
             type=state.type_text(col.typeName),
-            collation=any_name(col.collClause.collname) if col.collClause else None,
+            collation=collations.resolve(state, col.collClause.collname) if col.collClause
+            else None,
         )
         for col in stmt.coldeflist or ()
     ]
@@ -72,7 +74,7 @@ def create_domain(state: State, stmt: ast.CreateDomainStmt) -> None:
     state.known_types.add(qualified(schema, name))
     fields: dict[str, Any] = {"type": state.type_text(stmt.typeName), "checks": {}}
     if stmt.collClause is not None:
-        fields["collation"] = any_name(stmt.collClause.collname)
+        fields["collation"] = collations.resolve(state, stmt.collClause.collname)
     domain = Domain(schema=schema, name=name, **fields)
     state.put("domains", domain)
     for con in stmt.constraints or ():
