@@ -35,7 +35,7 @@ partitions, and DETACH PARTITION gives them back to the table as its own, as the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pglast
@@ -43,6 +43,7 @@ from pglast import ast
 
 from pgspec import naming
 from pgspec.catalog import Constraint, Index, IndexKey, Table
+from pgspec.normalize.expressions import figure_index_colname
 from pgspec.normalize.opclasses import name_parts
 from pgspec.quoting import qualified
 from pgspec.sources.replay import collations, indexes
@@ -64,112 +65,189 @@ class Clone:
     obj: Any
     parent: tuple[str, str, str, str]
 
+    @property
+    def table(self) -> tuple[str, str]:
+        return self.obj.schema_name, self.obj.table
+
+    @property
+    def relation(self) -> str | None:
+        """``schema.name`` of the index it is or has (pg_class), None for a foreign key."""
+        if self.plural == "indexes" or self.obj.kind in _INDEXED:
+            return qualified(self.obj.schema_name, self.obj.name)
+        return None
+
+
+@dataclass
+class Clones:
+    """Every Clone by ``(plural, key)``, with what lookups need kept in step: the clones of
+    each table (``(schema, table)``) in creation order, and the relation names they hold."""
+
+    by_key: dict[tuple[str, str], Clone] = field(default_factory=dict)
+    by_table: dict[tuple[str, str], dict[tuple[str, str], None]] = field(default_factory=dict)
+    relations: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def add(self, clone: Clone) -> None:
+        ckey = (clone.plural, clone.obj.key)
+        self.by_key[ckey] = clone
+        self.by_table.setdefault(clone.table, {})[ckey] = None
+        if clone.relation is not None:
+            self.relations[clone.relation] = ckey
+
+    def remove(self, ckey: tuple[str, str]) -> Clone | None:
+        clone = self.by_key.pop(ckey, None)
+        if clone is not None:
+            self.by_table.get(clone.table, {}).pop(ckey, None)
+            if clone.relation is not None and self.relations.get(clone.relation) == ckey:
+                del self.relations[clone.relation]
+        return clone
+
+    def of_table(self, table: tuple[str, str]) -> list[Clone]:
+        return [self.by_key[k] for k in self.by_table.get(table, ())]
+
 
 def _ref(plural: str, obj: Any) -> tuple[str, str, str, str]:
     return (plural, obj.schema_name, obj.table, obj.name)
 
 
-def _ref_key(ref: tuple[str, str, str, str]) -> str:
+def _ref_key(ref: tuple[str, str, str, str]) -> tuple[str, str]:
     plural, schema, table, name = ref
-    return qualified(schema, table, name) if plural == "constraints" else qualified(schema, name)
+    return plural, qualified(schema, table, name) if plural == "constraints" else qualified(schema, name)
 
 
 # --------------------------------------------------------------------------- bookkeeping
 
 
-def _clones(state: State) -> dict[tuple[str, str], Clone]:
-    """``Inheritance.clones`` by ``(plural, key)``, made with the inheritance facts."""
+def _clones(state: State) -> Clones:
+    """``Inheritance.clones``, made with the inheritance facts."""
     from pgspec.sources.replay.tables import inheritance
 
     return inheritance(state).clones
 
 
-def _all_clones(state: State) -> dict[tuple[str, str], Clone]:
-    return state.inheritance.clones if state.inheritance is not None else {}
+_NONE = Clones()
 
 
-def _partitions(state: State, key: str) -> list[Table]:
-    return [t for t in state.objects["tables"].values() if t.partition_of == key]
+def _all_clones(state: State) -> Clones:
+    return state.inheritance.clones if state.inheritance is not None else _NONE
+
+
+def _partitions(state: State, table: Table) -> list[Table]:
+    if not table.partition_by:
+        return []
+    return [t for t in state.objects["tables"].values() if t.partition_of == table.key]
 
 
 def _lookup(state: State, ref: tuple[str, str, str, str]) -> Any:
     """The object a reference names, in the Catalog or kept out of it; None if dropped."""
-    plural, key = ref[0], _ref_key(ref)
+    plural, key = _ref_key(ref)
     found = state.objects[plural].get(key)
     if found is None:
-        clone = _all_clones(state).get((plural, key))
+        clone = _all_clones(state).by_key.get((plural, key))
         found = clone.obj if clone is not None else None
     return found
 
 
-def hidden_names(state: State, schema: str) -> set[str]:
-    """Names of relations in ``schema`` that the replay keeps out of the Catalog: the indexes
-    of partitions that belong to their parent's (a primary key's, unique's or exclusion's
-    index has the constraint's name). A name the server chooses for an index must not repeat
-    them (``ChooseRelationName`` sees every pg_class row)."""
-    tables = state.objects["tables"]
-    return {c.obj.name for c in _all_clones(state).values()
-            if c.obj.schema_name == schema and c.obj.table_key in tables
-            and (c.plural == "indexes" or c.obj.kind in _INDEXED)}
+def hidden_relation(state: State, schema: str, name: str) -> bool:
+    """Whether ``schema.name`` is a relation the replay keeps out of the Catalog: the index of
+    a partition that belongs to its parent's (a primary key's, unique's or exclusion's index
+    has the constraint's name). A name the server chooses for an index must not repeat it
+    (``ChooseRelationName`` sees every pg_class row)."""
+    clones = _all_clones(state)
+    ckey = clones.relations.get(qualified(schema, name))
+    if ckey is None:
+        return False
+    clone = clones.by_key[ckey]
+    return qualified(*clone.table) in state.objects["tables"]
+
+
+@dataclass(frozen=True)
+class HiddenNames:
+    """The relation names of a schema kept out of the Catalog, as ``name in ...`` asks of
+    them (``hidden_relation``, one lookup each)."""
+
+    state: State
+    schema: str
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and hidden_relation(self.state, self.schema, name)
+
+
+def hidden_names(state: State, schema: str) -> HiddenNames:
+    """``name in hidden_names(state, schema)``: whether an index name of ``schema`` is taken
+    by a partition's index that the Catalog does not list."""
+    return HiddenNames(state, schema)
+
+
+class _Taken:
+    """Names an index of ``schema`` must not take, as ``name in ...`` asks of them: every
+    relation of the schema, those kept out of the Catalog included, and the indexes of
+    primary keys, unique and exclusion constraints (with ``constraints``, every constraint
+    name of the schema: ``ConstraintNameExists``)."""
+
+    def __init__(self, state: State, schema: str, constraints: bool) -> None:
+        self.state, self.schema, self.constraints = state, schema, constraints
+        self.made: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        from pgspec.sources.replay.constraints import RELATION_KINDS, constraint_named
+
+        if not isinstance(name, str):
+            return False
+        key = qualified(self.schema, name)
+        objects = self.state.objects
+        return (name in self.made
+                or any(key in objects[plural] for plural in RELATION_KINDS)
+                or hidden_relation(self.state, self.schema, name)
+                or constraint_named(self.state, self.schema, name,
+                                    None if self.constraints else _INDEXED))
 
 
 class _Statement:
-    """What one statement's matching needs, gathered in one pass: each table's own visible
-    constraints and indexes (a dump attaching thousands of partitions must not scan every
-    object for each), what the statement took over already, and the names it made."""
+    """What one statement's matching needs: the visible constraints and indexes of the tables
+    it touches, gathered in one pass over the replay's objects (a script creating thousands
+    of partitions must not scan everything once per partition and per object), and what it
+    took over already."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, tables: list[Table]) -> None:
         self.state = state
-        self.constraints: dict[str, list[Constraint]] = {}
-        self.indexes: dict[str, list[Index]] = {}
-        for con in state.objects["constraints"].values():
-            self.constraints.setdefault(con.table_key, []).append(con)
-        for idx in state.objects["indexes"].values():
-            self.indexes.setdefault(idx.table_key, []).append(idx)
+        self.constraints: dict[tuple[str, str], list[Constraint]] = {}
+        self.indexes: dict[tuple[str, str], list[Index]] = {}
         self.used: set[tuple[str, str]] = set()
-        self._taken: dict[tuple[str, bool], set[str]] = {}
+        self._gather([(t.schema_name, t.name) for t in tables])
 
-    def shared(self, key: str) -> list[tuple[str, Any]]:
+    def _gather(self, tables: list[tuple[str, str]]) -> None:
+        wanted = set(tables) - set(self.constraints)
+        if not wanted:
+            return
+        for table in wanted:
+            self.constraints[table], self.indexes[table] = [], []
+        for con in self.state.objects["constraints"].values():
+            at = (con.schema_name, con.table)
+            if at in wanted:
+                self.constraints[at].append(con)
+        for idx in self.state.objects["indexes"].values():
+            at = (idx.schema_name, idx.table)
+            if at in wanted:
+                self.indexes[at].append(idx)
+
+    def shared(self, table: Table) -> list[tuple[str, Any]]:
         """A table's objects its partitions take, its own then those it holds as a
         partition, in creation order within each kind."""
-        found: list[tuple[str, Any]] = [("constraints", c) for c in self.constraints.get(key, ())
+        at = (table.schema_name, table.name)
+        self._gather([at])
+        found: list[tuple[str, Any]] = [("constraints", c) for c in self.constraints[at]
                                         if c.kind in _SHARED]
-        found += [("indexes", i) for i in self.indexes.get(key, ())]
-        found += [(c.plural, c.obj) for c in _all_clones(self.state).values()
-                  if c.obj.table_key == key
-                  and (c.plural == "indexes" or c.obj.kind in _SHARED)]
+        found += [("indexes", i) for i in self.indexes[at]]
+        found += [(c.plural, c.obj) for c in _all_clones(self.state).of_table(at)
+                  if c.plural == "indexes" or c.obj.kind in _SHARED]
         return found
 
-    def candidates(self, key: str) -> tuple[list[Constraint], list[Index]]:
-        return ([c for c in self.constraints.get(key, ()) if ("constraints", c.key) not in self.used],
-                [i for i in self.indexes.get(key, ()) if ("indexes", i.key) not in self.used])
-
-    def taken(self, schema: str, constraints: bool) -> set[str]:
-        """Names an index (``constraints``: an index constraint) of ``schema`` must not take:
-        every relation of the schema, and with ``constraints`` every constraint too
-        (``ChooseRelationName``; ``ConstraintNameExists``), those kept out of the Catalog
-        included."""
-        names = self._taken.get((schema, constraints))
-        if names is None:
-            objects = self.state.objects
-            names = hidden_names(self.state, schema)
-            for plural in ("tables", "views", "materialized_views", "sequences", "indexes",
-                           "composite_types", "constraints"):
-                if plural == "constraints" and not constraints:
-                    names.update(c.name for c in objects[plural].values()
-                                 if c.schema_name == schema and c.kind in _INDEXED)
-                    continue
-                names.update(o.name for o in objects[plural].values() if o.schema_name == schema)
-            if constraints:
-                names.update(c.obj.name for c in _all_clones(self.state).values()
-                             if c.obj.schema_name == schema and c.plural == "constraints")
-            self._taken[(schema, constraints)] = names
-        return names
-
-    def took_name(self, schema: str, name: str) -> None:
-        for (taken_schema, _), names in self._taken.items():
-            if taken_schema == schema:
-                names.add(name)
+    def candidates(self, table: Table) -> tuple[list[Constraint], list[Index]]:
+        """A partition's own constraints and indexes that nothing has taken over yet."""
+        at = (table.schema_name, table.name)
+        self._gather([at])
+        return ([c for c in self.constraints[at] if ("constraints", c.key) not in self.used],
+                [i for i in self.indexes[at] if ("indexes", i.key) not in self.used])
 
 
 # --------------------------------------------------------------------------- matching
@@ -205,7 +283,7 @@ def _match(run: _Statement, plural: str, parent_obj: Any, child: Table, attach: 
     ``("constraints", con)`` for a parent's plain index means the constraint's index was
     taken: the constraint stays the partition's own.
     """
-    cons, idxs = run.candidates(child.key)
+    cons, idxs = run.candidates(child)
     if plural == "constraints" and parent_obj.kind == "foreign_key":
         shape = _fk_shape(parent_obj)
         return next((("constraints", c) for c in cons
@@ -246,30 +324,23 @@ def _match(run: _Statement, plural: str, parent_obj: Any, child: Table, attach: 
 
 
 def _key_name(key: IndexKey) -> str:
-    """The name the server gives an index column (FigureIndexColname): the column's, the
-    function's for a call, the column's under a cast, else ``expr``."""
+    """The name the server gives an index column (FigureIndexColname): the column's, else
+    the expression's as an unaliased SELECT would name it, else ``expr``."""
     if key.column:
         return key.column
     try:
         node: Any = pglast.parse_sql(f"SELECT {key.expression}")[0].stmt.targetList[0].val
     except pglast.parser.ParseError:
         return "expr"
-    while isinstance(node, ast.TypeCast):
-        node = node.arg
-    if isinstance(node, ast.FuncCall):
-        return node.funcname[-1].sval
-    if isinstance(node, ast.ColumnRef) and isinstance(node.fields[-1], ast.String):
-        return node.fields[-1].sval
-    return "expr"
+    return figure_index_colname(node) or "expr"
 
 
-def _index_name(table: str, columns: list[str], label: str, taken: set[str]) -> str:
+def _index_name(table: str, columns: list[str], label: str, taken: _Taken) -> str:
     """``ChooseIndexName``: ``label`` is ``pkey`` (after the table alone), ``key``, ``excl``
     or ``idx``, numbered past ``taken``."""
-    if label == "pkey":
-        return naming.choose_constraint_name(table, None, label, taken)
-    return naming.choose_constraint_name(table, naming.column_names_addition(columns), label,
-                                         taken)
+    name = naming.choose_index_name(table, columns, label, taken)
+    taken.made.add(name)
+    return name
 
 
 def _copy(run: _Statement, plural: str, parent_obj: Any, child: Table) -> Any:
@@ -279,20 +350,21 @@ def _copy(run: _Statement, plural: str, parent_obj: Any, child: Table) -> Any:
                               "location": None}
     if plural == "indexes":
         columns = [_key_name(k) for k in parent_obj.keys] + parent_obj.include
-        update["name"] = _index_name(child.name, columns, "idx", run.taken(schema, False))
+        update["name"] = _index_name(child.name, columns, "idx", _Taken(run.state, schema, False))
     elif parent_obj.kind == "foreign_key":
         # CloneFkReferencing keeps the parent's name unless the partition has a constraint of
         # that name; PostgreSQL 18 then numbers it (``name_1``), 15 names it as an unnamed
         # foreign key of the partition.
-        own = {c.name for c in run.constraints.get(child.key, ())}
-        own.update(c.obj.name for c in _all_clones(run.state).values()
-                   if c.plural == "constraints" and c.obj.table_key == child.key)
+        at = (schema, child.name)
+        run.candidates(child)
+        own = {c.name for c in run.constraints[at]}
+        own.update(c.obj.name for c in _all_clones(run.state).of_table(at)
+                   if c.plural == "constraints")
         update["name"] = naming.choose_constraint_name(parent_obj.name, None, "", own)
     else:
         label = {"primary_key": "pkey", "unique": "key", "exclude": "excl"}[parent_obj.kind]
         update["name"] = _index_name(child.name, [*parent_obj.columns, *parent_obj.include],
-                                     label, run.taken(schema, True))
-    run.took_name(schema, update["name"])
+                                     label, _Taken(run.state, schema, True))
     return parent_obj.model_copy(update=update)
 
 
@@ -309,22 +381,22 @@ def _reach(run: _Statement, plural: str, parent_obj: Any, child: Table, attach: 
         run.used.add((found_plural, obj.key))
         if found_plural == plural:
             state.objects[plural].pop(obj.key, None)
-            _clones(state)[(plural, obj.key)] = Clone(plural, obj, _ref(plural, parent_obj))
+            _clones(state).add(Clone(plural, obj, _ref(plural, parent_obj)))
         return
     copy = _copy(run, plural, parent_obj, child)
-    _clones(state)[(plural, copy.key)] = Clone(plural, copy, _ref(plural, parent_obj))
-    for grandchild in _partitions(state, child.key):
+    _clones(state).add(Clone(plural, copy, _ref(plural, parent_obj)))
+    for grandchild in _partitions(state, child):
         _reach(run, plural, copy, grandchild, False)
 
 
 def attach(state: State, parent_key: str, child_key: str) -> None:
     """ALTER TABLE parent ATTACH PARTITION child: the parent's indexes, index constraints and
     foreign keys reach the new partition."""
-    child = state.table(child_key)
-    if child is None:
+    parent, child = state.table(parent_key), state.table(child_key)
+    if parent is None or child is None:
         return
-    run = _Statement(state)
-    shared = run.shared(parent_key)
+    run = _Statement(state, [parent, child])
+    shared = run.shared(parent)
     # Indexes first, then foreign keys: AttachPartitionEnsureIndexes runs before
     # CloneForeignKeyConstraints.
     for plural, obj in shared:
@@ -341,9 +413,10 @@ def created(state: State, plural: str, key: str) -> None:
     obj = state.objects[plural].get(key)
     if obj is None or (plural == "constraints" and obj.kind not in _SHARED):
         return
-    partitions = _partitions(state, obj.table_key)
+    table = state.table(obj.table_key)
+    partitions = _partitions(state, table) if table is not None else []
     if partitions:
-        run = _Statement(state)
+        run = _Statement(state, partitions)
         for child in partitions:
             _reach(run, plural, obj, child, False)
 
@@ -355,37 +428,39 @@ def new_partition(state: State, parent_key: str, child_key: str,
     primary key and unique constraints are named past the copies' names, as on the server."""
     from pgspec.sources.replay.constraints import CT
 
-    child = state.table(child_key)
-    if child is None:
+    parent, child = state.table(parent_key), state.table(child_key)
+    if parent is None or child is None:
         return
-    run = _Statement(state)
-    shared = run.shared(parent_key)
+    run = _Statement(state, [parent, child])
+    shared = run.shared(parent)
     if not shared:
         return
     for plural, obj in shared:
         copy = _copy(run, plural, obj, child)
-        _clones(state)[(plural, copy.key)] = Clone(plural, copy, _ref(plural, obj))
+        _clones(state).add(Clone(plural, copy, _ref(plural, obj)))
+    taken = _Taken(state, child.schema_name, True)
     for con, column in pending:
         if con.conname or con.contype not in (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE):
             continue
         columns = [column] if column else [n.sval for n in con.keys or ()]
-        columns += [n.sval for n in con.including or ()]
+        if con.contype == CT.CONSTR_UNIQUE:
+            columns += [n.sval for n in con.including or ()]
         label = "pkey" if con.contype == CT.CONSTR_PRIMARY else "key"
-        con.conname = _index_name(child.name, columns, label, run.taken(child.schema_name, True))
-        run.took_name(child.schema_name, con.conname)
+        con.conname = _index_name(child.name, columns, label, taken)
 
 
 def detach(state: State, parent_key: str, child_key: str) -> None:
     """DETACH PARTITION: what the partition held for its parent becomes its own again (the
     server clears conparentid and detaches the indexes; foreign keys stay, now local)."""
     clones = _all_clones(state)
-    for ckey, clone in list(clones.items()):
-        if clone.obj.table_key != child_key:
-            continue
+    child = state.table(child_key)
+    if child is None:
+        return
+    for clone in clones.of_table((child.schema_name, child.name)):
         parent_obj = _lookup(state, clone.parent)
         if parent_obj is None or parent_obj.table_key != parent_key:
             continue
-        del clones[ckey]
+        clones.remove((clone.plural, clone.obj.key))
         state.objects[clone.plural][clone.obj.key] = clone.obj
 
 
@@ -393,12 +468,14 @@ def dropped(state: State, plural: str, key: str) -> None:
     """The parent's object dropped (ALTER TABLE ... DROP CONSTRAINT): what partitions held
     for it goes along, theirs by origin or not."""
     clones = _all_clones(state)
+    if not clones.by_key:
+        return
     todo = [(plural, key)]
     while todo:
         gone = todo.pop()
-        for ckey, clone in list(clones.items()):
-            if (clone.parent[0], _ref_key(clone.parent)) == gone:
-                del clones[ckey]
+        for ckey, clone in list(clones.by_key.items()):
+            if _ref_key(clone.parent) == gone:
+                clones.remove(ckey)
                 todo.append(ckey)
 
 
@@ -406,36 +483,34 @@ def renamed_table(state: State, old_key: str, new_key: str) -> None:
     """A table renamed or moved: what its partitions hold for it, and what it holds for its
     parent, follow (the kept objects' own names stay, as on the server)."""
     clones = _all_clones(state)
-    if not clones:
+    if not clones.by_key:
         return
     parts = name_parts(new_key)
     if len(parts) != 2:
         return
     schema, name = parts
-    for ckey, clone in list(clones.items()):
+    for ckey, clone in list(clones.by_key.items()):
         plural, p_schema, p_table, p_name = clone.parent
-        changed = clone
+        parent = clone.parent
         if qualified(p_schema, p_table) == old_key:
-            changed = Clone(plural=clone.plural, obj=clone.obj,
-                            parent=(plural, schema, name, p_name))
-        if clone.obj.table_key == old_key:
-            obj = clone.obj.model_copy(update={"schema_name": schema, "table": name})
-            changed = Clone(changed.plural, obj, changed.parent)
-            del clones[ckey]
-            clones[(changed.plural, obj.key)] = changed
-        elif changed is not clone:
-            clones[ckey] = changed
+            parent = (plural, schema, name, p_name)
+        obj = clone.obj
+        if obj.table_key == old_key:
+            obj = obj.model_copy(update={"schema_name": schema, "table": name})
+        if parent != clone.parent or obj is not clone.obj:
+            clones.remove(ckey)
+            clones.add(Clone(clone.plural, obj, parent))
 
 
 def renamed_column(state: State, table_key: str, old: str, new: str) -> None:
-    """A column renamed: the kept objects of its table name it anew, and foreign keys kept
-    for partitions that reference it."""
+    """A column renamed: the kept objects of its table name it anew, and so do foreign keys
+    kept for partitions that reference it."""
     clones = _all_clones(state)
 
     def swap(names: list[str]) -> list[str]:
         return [new if n == old else n for n in names]
 
-    for ckey, clone in list(clones.items()):
+    for ckey, clone in list(clones.by_key.items()):
         obj, update = clone.obj, {}
         if obj.table_key == table_key:
             update["include"] = swap(obj.include)
@@ -447,18 +522,20 @@ def renamed_column(state: State, table_key: str, old: str, new: str) -> None:
         if isinstance(obj, Constraint) and obj.references == table_key:
             update["references_columns"] = swap(obj.references_columns)
         if update:
-            clones[ckey] = Clone(clone.plural, obj.model_copy(update=update), clone.parent)
+            clones.remove(ckey)
+            clones.add(Clone(clone.plural, obj.model_copy(update=update), clone.parent))
 
 
 def create_index(state: State, stmt: ast.IndexStmt) -> None:
-    """CREATE INDEX (``replay.indexes``), reaching the partitions of a partitioned table
-    unless ON ONLY was written (the server then makes an invalid index on the parent alone,
-    to which pg_dump attaches the partitions' with ALTER INDEX ... ATTACH PARTITION)."""
+    """CREATE INDEX (``replay.indexes``), its COLLATE names resolved (``replay.collations``),
+    reaching the partitions of a partitioned table unless ON ONLY was written (the server
+    then makes an invalid index on the parent alone, to which pg_dump attaches the
+    partitions' with ALTER INDEX ... ATTACH PARTITION)."""
     collations.qualify_index(state, stmt)
     table = None
     if stmt.relation.inh and state.inheritance is not None:
         table = state.table(qualified(*state.relation_key(stmt.relation)))
-    if table is None or not table.partition_by or not _partitions(state, table.key):
+    if table is None or not _partitions(state, table):
         indexes.create_index(state, stmt)
         return
     before = set(state.objects["indexes"])

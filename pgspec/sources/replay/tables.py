@@ -26,7 +26,12 @@ from pgspec.catalog import Column, Sequence, Table
 from pgspec.normalize.types import SERIAL_TYPES
 from pgspec.quoting import qualified
 from pgspec.sources.replay import collations, like, partitions
-from pgspec.sources.replay.constraints import CT, add_constraint, fold_redundant_indexes
+from pgspec.sources.replay.constraints import (
+    CT,
+    RelationNames,
+    add_constraint,
+    fold_redundant_indexes,
+)
 from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, deparse, names_of
 
@@ -50,7 +55,7 @@ class Inheritance:
     no_inherit_not_null: set[tuple[str, str]] = field(default_factory=set)
     #: Indexes and constraints of partitions that belong to their parent's, by
     #: ``(plural, key)``: out of the Catalog until DETACH (``replay.partitions``).
-    clones: dict[tuple[str, str], Any] = field(default_factory=dict)
+    clones: partitions.Clones = field(default_factory=lambda: partitions.Clones())
 
 
 def rename_inherited(state: State, old_key: str, new_key: str,
@@ -185,7 +190,9 @@ def _column(state: State, schema: str, table: str, node: ast.ColumnDef,
     if serial:
         fields["type"] = serial
         fields["not_null"] = True
-        seq = naming.sequence_name(table, node.colname)
+        # Chosen as the statement is transformed (ChooseRelationName), past the schema's
+        # relations.
+        seq = naming.sequence_name(table, node.colname, RelationNames(state, schema))
         fields["default"] = nextval_default(schema, seq)
         state.put(
             "sequences",
