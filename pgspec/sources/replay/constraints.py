@@ -343,7 +343,8 @@ class RelationNames:
     """The relation names of a schema, as ``name in ...`` asks of them: what a generated index
     or sequence name must not repeat (``ChooseRelationName``): a table, view, materialized
     view, sequence, composite type or index, the indexes of primary keys, unique and
-    exclusion constraints included. With ``constraints``, for the index of a primary key,
+    exclusion constraints included, and those of partitions that belong to their parent's
+    (``partitions.hidden_relation``). With ``constraints``, for the index of a primary key,
     unique or exclusion constraint, every constraint name of the schema too
     (``ConstraintNameExists``)."""
 
@@ -358,8 +359,15 @@ class RelationNames:
         objects = self.state.objects
         if any(key in objects[plural] for plural in RELATION_KINDS):
             return True
-        return constraint_named(self.state, self.schema, name,
-                                None if self.constraints else INDEX_CONSTRAINTS)
+        if constraint_named(self.state, self.schema, name,
+                            None if self.constraints else INDEX_CONSTRAINTS):
+            return True
+        if self.state.inheritance is None:
+            return False
+        # The indexes partitions have for their parent's, which the Catalog does not list.
+        from pgspec.sources.replay.partitions import hidden_relation
+
+        return hidden_relation(self.state, self.schema, name)
 
 
 def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...]:
