@@ -10,7 +10,9 @@ and friends in tablecmds.c) unless ``ONLY`` is written: ADD/DROP COLUMN, SET/DRO
 SET/DROP NOT NULL, TYPE, SET/DROP EXPRESSION, and the NOT NULL a primary key implies. Inherited
 constraints are not copied: every reader keeps a constraint on the table that declares it only.
 What decides a recursion but is not in the Catalog (whether a child declared a column itself,
-pg_attribute.attislocal) is kept in ``Inheritance`` while replaying.
+pg_attribute.attislocal) is kept in ``Inheritance`` while replaying. A partition's indexes and
+constraints that belong to its parent's are ``replay.partitions``' business; DETACH PARTITION and
+NO INHERIT make the CHECKs a table had from that parent its own (``_localize_checks``).
 """
 
 from __future__ import annotations
