@@ -285,9 +285,9 @@ def _match(run: _Statement, plural: str, parent_obj: Any, child: Table, attach: 
     """
     cons, idxs = run.candidates(child)
     if plural == "constraints" and parent_obj.kind == "foreign_key":
-        shape = _fk_shape(parent_obj)
+        fk = _fk_shape(parent_obj)
         return next((("constraints", c) for c in cons
-                     if c.kind == "foreign_key" and _fk_shape(c) == shape), None)
+                     if c.kind == "foreign_key" and _fk_shape(c) == fk), None)
     if plural == "constraints" and parent_obj.kind == "exclude":
         return next((("constraints", c) for c in cons if c.kind == "exclude"
                      and c.definition == parent_obj.definition
@@ -511,7 +511,7 @@ def renamed_column(state: State, table_key: str, old: str, new: str) -> None:
         return [new if n == old else n for n in names]
 
     for ckey, clone in list(clones.by_key.items()):
-        obj, update = clone.obj, {}
+        obj, update = clone.obj, dict[str, Any]()
         if obj.table_key == table_key:
             update["include"] = swap(obj.include)
             if isinstance(obj, Index):
