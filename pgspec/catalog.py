@@ -118,6 +118,27 @@ class Extension(CatalogObject):
         return qualified(self.name)
 
 
+class Collation(SchemaObject):
+    """A collation a schema defines (CREATE COLLATION), in the form the server stores it.
+
+    ``locale`` is the locale of an ICU or builtin collation, and of a libc one whose
+    LC_COLLATE and LC_CTYPE are the same; a libc collation whose two differ has ``lc_collate``
+    and ``lc_ctype`` instead (and no ``locale``), so ``locale = 'C'`` and ``lc_collate = 'C',
+    lc_ctype = 'C'`` are one collation, as on the server. ``rules`` are ICU tailoring rules
+    (PostgreSQL 16+). The collation's version (``collversion``) is not modelled: it is the
+    library's, recorded when the collation was made, and differs between machines. Neither is
+    the encoding (a libc collation's is the database's; ``FROM`` copies one that pg_dump does
+    not write).
+    """
+
+    provider: Literal["libc", "icu", "builtin"] = "libc"
+    locale: str | None = None
+    lc_collate: str | None = None
+    lc_ctype: str | None = None
+    deterministic: bool = True
+    rules: str | None = None
+
+
 class Enum(SchemaObject):
     values: list[str]
 
@@ -503,6 +524,7 @@ class Warning(BaseModel):
 KINDS: dict[str, str] = {
     "schema": "schemas",
     "extension": "extensions",
+    "collation": "collations",
     "enum": "enums",
     "domain": "domains",
     "composite_type": "composite_types",
@@ -526,6 +548,7 @@ class Catalog(BaseModel):
 
     schemas: dict[str, Schema] = {}
     extensions: dict[str, Extension] = {}
+    collations: dict[str, Collation] = {}
     enums: dict[str, Enum] = {}
     domains: dict[str, Domain] = {}
     composite_types: dict[str, CompositeType] = {}
@@ -543,7 +566,7 @@ class Catalog(BaseModel):
     #: (compared by ``pgspec.privileges``, not through KINDS: they belong to other objects).
     grants: dict[str, Grant] = {}
     default_privileges: dict[str, DefaultPrivilege] = {}
-    #: Owner role by object key (schemas, types, sequences, relations, functions, aggregates). A spec
+    #: Owner role by object key (schemas, collations, types, sequences, relations, functions, aggregates). A spec
     #: states an owner only when it cares; owners are compared where both sides state one.
     owners: dict[str, str] = {}
     privileges: PrivilegeSettings | None = None

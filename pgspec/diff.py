@@ -434,6 +434,24 @@ for _kind in ("schema", "enum", "domain", "composite_type", "sequence", "trigger
     comparator(_kind)(_generic(_kind))
 
 
+#: Hint of a changed ICU locale: PostgreSQL 16+ stores ICU locales as BCP 47 language tags
+#: (``en_US`` becomes ``en-US``), which only the server's ICU can work out.
+_ICU_LOCALE_HINT = ("PostgreSQL 16+ stores an ICU locale as its language tag (en_US as en-US): "
+                    "write the locale as the server stores it, or compare with --dev-db")
+
+
+@comparator("collation")
+def compare_collation(scope: Scope, key: str, expected: Any, actual: Any) -> Iterator[Difference]:
+    """A collation's provider, locale(s), determinism, ICU rules and comment. Its version is
+    not modelled (the library's, not the schema's), so a collation made on another machine
+    compares equal; a changed ICU locale says that only the server spells it exactly."""
+    for found in compare_fields("collation", key, expected, actual):
+        if (found.attribute == "locale" and expected.provider == "icu"
+                and actual.provider == "icu"):
+            found = found.model_copy(update={"hint": _ICU_LOCALE_HINT})
+        yield found
+
+
 @comparator("constraint")
 def compare_constraint(scope: Scope, key: str, expected: Any, actual: Any) -> Iterator[Difference]:
     """An EXCLUDE constraint is its clause (``definition``): the columns it names are part of

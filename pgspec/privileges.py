@@ -273,7 +273,8 @@ def _has_column(rel: Any, key: str) -> bool:
 
 def _kind_of(catalog: Catalog, key: str) -> str | None:
     """The object_type of an owned object, for reporting its owner."""
-    for kind, store in (("schema", catalog.schemas), ("table", catalog.tables), ("view", catalog.views),
+    for kind, store in (("schema", catalog.schemas), ("collation", catalog.collations),
+                        ("table", catalog.tables), ("view", catalog.views),
                         ("materialized_view", catalog.materialized_views), ("sequence", catalog.sequences),
                         ("enum", catalog.enums), ("domain", catalog.domains),
                         ("composite_type", catalog.composite_types)):

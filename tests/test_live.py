@@ -233,7 +233,6 @@ def test_unmodelled_kinds_are_warnings_and_extension_objects_vanish(read_rich: C
     found = sorted((w.object_type, w.name) for w in read_rich.warnings)
     assert found == [
         ("cast", "(app.pair AS text)"),
-        ("collation", "app.mycoll"),
         ("event trigger", "on_ddl on ddl_command_end"),
         ("foreign server", "dummy_server"),
         ("foreign table", "app.remote"),
@@ -246,8 +245,9 @@ def test_unmodelled_kinds_are_warnings_and_extension_objects_vanish(read_rich: C
         ("text search dictionary", "app.dict"),
         ("window function", "app.rn()"),
     ]
-    # Aggregates are modelled, not warned about.
+    # Aggregates and collations are modelled, not warned about.
     assert _keys(read_rich, "aggregates") == {"app.mysum(integer)"}
+    assert _keys(read_rich, "collations") == {"app.mycoll"}
     # citext brings a type, dozens of functions, operators, casts: none of them shows up, and
     # neither do the range type's constructor functions and multirange casts.
     everything = [key for attr in ("functions", "domains", "composite_types") for key in

@@ -30,6 +30,7 @@ from pgspec.catalog import (
     Argument,
     Attribute,
     Catalog,
+    Collation,
     Column,
     CompositeType,
     Constraint,
@@ -102,6 +103,23 @@ _last_query_count = 0
 def last_query_count() -> int:
     """Catalog queries the last ``introspect`` sent (benchmarks check it stays constant)."""
     return _last_query_count
+
+
+_COLLATION_PROVIDERS: dict[str, Literal["libc", "icu", "builtin"]] = {
+    "c": "libc", "i": "icu", "b": "builtin"}
+
+
+def collation_from(row: CatalogRow) -> Collation:
+    """A COLLATIONS row: a libc collation whose LC_COLLATE and LC_CTYPE agree is its one
+    ``locale``, as CREATE COLLATION (locale = ...) makes it."""
+    lc_collate, lc_ctype, locale = row.lc_collate, row.lc_ctype, row.locale
+    if row.provider == "c" and lc_collate == lc_ctype:
+        locale, lc_collate, lc_ctype = lc_collate, None, None
+    return Collation(
+        schema=row.schema, name=row.name, provider=_COLLATION_PROVIDERS[row.provider],
+        locale=locale, lc_collate=lc_collate, lc_ctype=lc_ctype,
+        deterministic=row.deterministic, rules=row.rules, comment=row.comment,
+    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -215,6 +233,7 @@ class _Reader:
         arrived. Tables and the kinds that name columns wait for COLUMNS; the order below is
         also the order of the warnings."""
         schema_rows, rows = self.source.schema_rows, self.source
+        collation_rows = rows["collations"]
         parts: dict[str, Any] = {
             "schemas": keyed(Schema(name=r.name, comment=schema_comment(r)) for r in schema_rows),
             "extensions": keyed(
@@ -222,6 +241,7 @@ class _Reader:
                           comment=r.comment)
                 for r in rows["extensions"]
             ),
+            "collations": keyed(collation_from(r) for r in collation_rows),
             "enums": keyed(
                 Enum(schema=r.schema, name=r.name, values=r.labels, comment=r.comment)
                 for r in rows["enums"]
@@ -249,6 +269,11 @@ class _Reader:
             self.unmodelled(row)
         parts.update(privilege_parts(parts, rows["acls"], rows["default_acls"],
                                      self.source.conn.info.server_version))
+        # A collation has an owner but no ACL: its owner comes with its own row.
+        parts["owners"] = dict(sorted({
+            **parts["owners"],
+            **{qualified(r.schema, r.name): r.owner for r in collation_rows},
+        }.items()))
         return parts
 
     # ----------------------------------------------------------------------- types

@@ -57,6 +57,31 @@ ORDER BY x.extname
 """
 )
 
+#: Collations (CREATE COLLATION) with their owner: the locale of an ICU or builtin one (where
+#: each release keeps it: colllocale from 17, colliculocale in 15 and 16, collcollate in 14),
+#: the LC_COLLATE/LC_CTYPE of a libc one, ICU rules from 16. Only those of the database's
+#: encoding or of any (-1): others cannot be used in it. Their own query: no other reads
+#: pg_collation rows, and the owner rides here since a collation has no ACL for ACLS to read.
+COLLATIONS = sql.SQL(
+    """
+SELECT n.nspname AS schema, c.collname AS name, c.collprovider::text AS provider,
+       c.collisdeterministic AS deterministic,
+       CASE WHEN c.collprovider = 'c' THEN c.collcollate END AS lc_collate,
+       CASE WHEN c.collprovider = 'c' THEN c.collctype END AS lc_ctype,
+       CASE WHEN c.collprovider <> 'c' THEN {collation_locale} END AS locale,
+       {collation_rules} AS rules,
+       pg_get_userbyid(c.collowner) AS owner, d.description AS comment
+FROM pg_collation c
+JOIN pg_namespace n ON n.oid = c.collnamespace
+LEFT JOIN pg_description d
+  ON d.objoid = c.oid AND d.classoid = 'pg_collation'::regclass AND d.objsubid = 0
+WHERE n.nspname = ANY(%(schemas)s)
+  AND c.collencoding IN (-1, pg_char_to_encoding(getdatabaseencoding()))
+  AND c.oid NOT IN {extension_collations}
+ORDER BY n.nspname, c.collname
+"""
+)
+
 ENUMS = sql.SQL(
     """
 SELECT n.nspname AS schema, t.typname AS name,
@@ -482,10 +507,6 @@ WHERE (st.typnamespace IN (SELECT oid FROM sel) OR tt.typnamespace IN (SELECT oi
   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_cast'::regclass
                   AND e.objid = c.oid AND e.deptype IN ('e', 'i'))
 UNION ALL
-SELECT 'collation', s.nspname, c.collname, NULL
-FROM pg_collation c JOIN sel s ON s.oid = c.collnamespace
-WHERE NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_collation'::regclass AND objid = c.oid)
-UNION ALL
 SELECT 'text search configuration', s.nspname, c.cfgname, NULL
 FROM pg_ts_config c JOIN sel s ON s.oid = c.cfgnamespace
 WHERE NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_ts_config'::regclass AND objid = c.oid)
@@ -660,13 +681,20 @@ def fragments(version: int) -> dict[str, sql.Composable]:
     """The placeholders of the queries: the extension-member lists, and catalog columns that
     exist only from some server version on, or a constant before it.
 
-    PostgreSQL 15 added NULLS NOT DISTINCT, ON DELETE SET NULL (columns) and publications of
-    whole schemas; 18 added NOT ENFORCED constraints and WITHOUT OVERLAPS / PERIOD.
+    PostgreSQL 15 added NULLS NOT DISTINCT, ON DELETE SET NULL (columns), publications of
+    whole schemas and colliculocale (17 renamed it colllocale); 16 added ICU rules; 18 added
+    NOT ENFORCED constraints and WITHOUT OVERLAPS / PERIOD.
     """
     pg15, pg18 = version >= 150000, version >= 180000
     return {
         "extension_relations": _EXTENSION_MEMBERS.format(catalog=sql.Literal("pg_class")),
         "extension_types": _EXTENSION_MEMBERS.format(catalog=sql.Literal("pg_type")),
+        "extension_collations": _EXTENSION_MEMBERS.format(catalog=sql.Literal("pg_collation")),
+        "collation_locale": sql.SQL(
+            "c.colllocale" if version >= 170000
+            else "c.colliculocale" if pg15
+            else "CASE WHEN c.collprovider = 'i' THEN c.collcollate END"),
+        "collation_rules": sql.SQL("c.collicurules" if version >= 160000 else "NULL::text"),
         "nulls_not_distinct": sql.SQL("i.indnullsnotdistinct" if pg15 else "false"),
         "delete_set_columns": sql.SQL("c.confdelsetcols IS NOT NULL" if pg15 else "false"),
         "enforced": sql.SQL("c.conenforced" if pg18 else "true"),
@@ -686,6 +714,7 @@ def fragments(version: int) -> dict[str, sql.Composable]:
 #: window in which concurrent DDL can make it fail (tests/test_concurrency.py).
 KIND_QUERIES: dict[str, sql.SQL] = {
     "extensions": EXTENSIONS,
+    "collations": COLLATIONS,
     "enums": ENUMS,
     "domains": DOMAINS,
     "relations": RELATIONS,

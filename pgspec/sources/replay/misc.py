@@ -10,7 +10,7 @@ from pglast import ast, enums
 from pgspec.catalog import Extension, Schema
 from pgspec.quoting import qualified
 from pgspec.sources.replay import cascade as cascade_drops
-from pgspec.sources.replay import moves, privileges, renames, tables
+from pgspec.sources.replay import collations, moves, privileges, renames, tables
 from pgspec.sources.replay.aggregates import aggregate_key, create_aggregate, rename_aggregate
 from pgspec.sources.replay.resolve import Moved
 from pgspec.sources.replay.routines import drop_function, function_key
@@ -166,6 +166,9 @@ def _target(state: State, objtype: Any, obj: Any) -> tuple[str, str] | None:
         return ("functions", key) if key else None
     if objtype == OT.OBJECT_AGGREGATE:
         return "aggregates", aggregate_key(state, obj)
+    if objtype == OT.OBJECT_COLLATION:
+        key = collations.key_of(state, obj)
+        return ("collations", key) if key else None
     if objtype in (OT.OBJECT_TABCONSTRAINT, OT.OBJECT_TRIGGER, OT.OBJECT_POLICY):
         *rel, name = names_of(obj)
         schema, table = _relation_from_names(state, rel)
@@ -216,6 +219,9 @@ def drop(state: State, stmt: ast.DropStmt) -> None:
             drop_function(state, obj, stmt.missing_ok)
             if dropped is not None and key not in state.objects["functions"]:
                 privileges.forget_object(state, "functions", dropped)
+            continue
+        if kind == OT.OBJECT_COLLATION:
+            collations.drop(state, obj)
             continue
         if kind == OT.OBJECT_SCHEMA:
             name = obj.sval
@@ -344,6 +350,8 @@ def rename(state: State, stmt: ast.RenameStmt) -> None:
         came = state.objects["aggregates"].keys() - before
         if len(gone) == 1 and len(came) == 1:
             privileges.carry(state, "aggregates", state.objects["aggregates"][came.pop()], gone.pop())
+    elif kind == OT.OBJECT_COLLATION:
+        collations.rename(state, stmt)
     elif kind == OT.OBJECT_SCHEMA:
         state.warn("schema", stmt.subname or "?", "ALTER SCHEMA ... RENAME is not replayed")
     elif kind == OT.OBJECT_ATTRIBUTE:
@@ -364,10 +372,12 @@ def define(state: State, stmt: ast.DefineStmt) -> None:
     if stmt.kind == OT.OBJECT_AGGREGATE:
         create_aggregate(state, stmt)
         return
+    if stmt.kind == OT.OBJECT_COLLATION:
+        collations.create(state, stmt)
+        return
     kinds = {
         OT.OBJECT_OPERATOR: "operator",
         OT.OBJECT_TYPE: "base type",
-        OT.OBJECT_COLLATION: "collation",
         OT.OBJECT_TSCONFIGURATION: "text search configuration",
         OT.OBJECT_TSDICTIONARY: "text search dictionary",
         OT.OBJECT_TSPARSER: "text search parser",
@@ -379,8 +389,4 @@ def define(state: State, stmt: ast.DefineStmt) -> None:
     if stmt.kind == OT.OBJECT_TYPE and not stmt.definition:
         return  # a shell type (CREATE TYPE name;) precedes its real definition
     schema = parts[-2] if len(parts) > 1 else state.creation_schema()
-    if stmt.kind == OT.OBJECT_COLLATION:
-        from pgspec.sources.replay import collations
-
-        collations.created(state, schema, parts[-1])
     unmodelled(state, kinds.get(stmt.kind, stmt.kind.name.lower()), parts[-1], schema)

@@ -17,7 +17,7 @@ from typing import Any
 from pglast import ast, enums
 
 from pgspec.quoting import qualified
-from pgspec.sources.replay import privileges, renames, tables
+from pgspec.sources.replay import collations, privileges, renames, tables
 from pgspec.sources.replay.resolve import Moved, move_references
 from pgspec.sources.replay.routines import function_key
 from pgspec.sources.replay.state import State, deparse, names_of
@@ -167,7 +167,7 @@ def move_function(state: State, key: str, new_schema: str, new_name: str) -> Non
 
 
 def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
-    """``ALTER TABLE/VIEW/SEQUENCE/TYPE/DOMAIN/FUNCTION ... SET SCHEMA``."""
+    """``ALTER TABLE/VIEW/SEQUENCE/TYPE/DOMAIN/FUNCTION/COLLATION ... SET SCHEMA``."""
     kind, new_schema = stmt.objectType, stmt.newschema
     if kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW, OT.OBJECT_SEQUENCE,
                 OT.OBJECT_FOREIGN_TABLE):
@@ -193,6 +193,8 @@ def set_schema(state: State, stmt: ast.AlterObjectSchemaStmt) -> None:
             return
         fn = state.objects["functions"][key]
         move_function(state, key, new_schema, fn.name)
+    elif kind == OT.OBJECT_COLLATION:
+        collations.set_schema(state, stmt)
     else:
         name = deparse(stmt.relation) if stmt.relation is not None else deparse(stmt.object)
         state.warn("object", name, "ALTER ... SET SCHEMA of this kind is not replayed by pgspec")

@@ -37,6 +37,7 @@ from pgspec.privileges import (
 )
 from pgspec.quoting import qualified
 from pgspec.script_runner import RUNNER
+from pgspec.sources.replay import collations
 from pgspec.sources.replay.aggregates import aggregate_key
 from pgspec.sources.replay.routines import function_key
 from pgspec.sources.replay.state import State, names_of
@@ -62,6 +63,8 @@ _STORES = (
 _STORE_NAMES = frozenset(plural for plural, _ in _STORES)
 #: The stores in creation order within one statement (a table before its serial's sequence).
 _PLURALS = tuple(dict.fromkeys(plural for plural, _ in _STORES))
+#: Stores of objects that have an owner but no ACL (a collation): owners only.
+_OWNED_ONLY = ("collations",)
 _TARGET_OF_OBJTYPE = {
     OT.OBJECT_TABLE: "tables",
     OT.OBJECT_SEQUENCE: "sequences",
@@ -169,6 +172,9 @@ def forget_object(state: State, plural: str, obj: Any) -> None:
     """An object dropped (``DROP``, or with its schema): the server forgets its ACL, its owner
     and its columns' ACLs with it, so an object created later under the same name starts
     with the privileges of its own creation."""
+    if plural in _OWNED_ONLY:
+        forget(state, plural, obj.key)
+        return
     if plural not in _STORE_NAMES:
         return
     forget(state, _on_of(state, plural, obj), obj.key)
@@ -183,9 +189,9 @@ def carry(state: State, plural: str, obj: Any, old_key: str) -> None:
     """A renamed object (``obj``, under its new key) keeps the ACL, the owner and the column
     ACLs it had under ``old_key``: a rename changes a name, not an object."""
     priv = state.__dict__.get("privileges")
-    if priv is None or old_key == obj.key or plural not in _STORE_NAMES:
+    if priv is None or old_key == obj.key or plural not in (*_STORE_NAMES, *_OWNED_ONLY):
         return
-    on = _on_of(state, plural, obj)
+    on = _on_of(state, plural, obj) if plural in _STORE_NAMES else plural
     if (on, old_key) in priv.acls:
         priv.acls[(on, obj.key)] = priv.acls.pop((on, old_key))
     if old_key in priv.owners:
@@ -251,7 +257,7 @@ def note_creations(state: State) -> None:
     to its table's owner, whoever adds the column."""
     priv = _privileges(state)
     role = state.current_role
-    for plural in _PLURALS:
+    for plural in (*_PLURALS, *_OWNED_ONLY):
         store = state.objects[plural]
         size = len(store)
         last = priv.sizes.get(plural, 0)
@@ -445,6 +451,8 @@ def _owner_key(state: State, objtype: Any, obj: Any) -> str | None:
         return qualified(obj.sval)
     if objtype == OT.OBJECT_AGGREGATE:
         return aggregate_key(state, obj)
+    if objtype == OT.OBJECT_COLLATION:
+        return collations.key_of(state, obj)
     if objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_ROUTINE) and (
             aggregate := _aggregate_named(state, obj)) is not None:
         return aggregate[1]
@@ -549,6 +557,9 @@ def catalog_parts(state: State) -> dict[str, Any]:
             # The owner's own entry is never listed; None owner is the running role (RUNNER).
             for record in grant_records(on, _schema_of(obj), key, acl, owner or RUNNER):
                 grants[record.key] = record
+    for plural in _OWNED_ONLY:
+        for key in state.objects[plural]:
+            owners[key] = _owner(priv, key)
     for (kind, col_key), acl in priv.acls.items():
         if kind != "column":
             continue
