@@ -87,6 +87,8 @@ class _Writer:
             return ddl.schema_sql(node.detail, obj)
         if kind == "ext":
             return ddl.extension_sql(obj)
+        if kind == "coll":
+            return ddl.collation_sql(obj)
         if kind == "type":
             if isinstance(obj, Enum):
                 return ddl.enum_sql(obj)

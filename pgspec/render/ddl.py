@@ -18,6 +18,7 @@ from psycopg import sql
 from pgspec.catalog import (
     Aggregate,
     Argument,
+    Collation,
     Column,
     CompositeType,
     Constraint,
@@ -149,6 +150,36 @@ def extension_sql(ext: Extension) -> list[str]:
     return [text + ";", *comment("EXTENSION", quote(ext.name), ext.comment)]
 
 
+def collation_ref(text: str) -> str:
+    """A collation a column, attribute, domain or index key names, as the Catalog holds it:
+    ``schema.name`` (a key, quoted where SQL needs it) for a schema's own, the bare name for
+    one of pg_catalog's, which may hold dots and dashes (``de_DE.utf8``, ``de-x-icu``)."""
+    try:
+        parts = name_parts(text)
+    except SqlError:
+        return quote(text)
+    if len(parts) == 2 and qualified(*parts) == text:
+        return qualified(*parts)
+    return quote(text)
+
+
+def collation_sql(coll: Collation) -> list[str]:
+    """CREATE COLLATION with its provider always stated (as pg_dump writes it), the locale
+    or the two libc categories, and what differs from the defaults."""
+    options = [f"provider = {coll.provider}"]
+    if coll.locale is not None:
+        options.append(f"locale = {literal(coll.locale)}")
+    else:
+        options.append(f"lc_collate = {literal(coll.lc_collate or '')}")
+        options.append(f"lc_ctype = {literal(coll.lc_ctype or '')}")
+    if not coll.deterministic:
+        options.append("deterministic = false")
+    if coll.rules is not None:
+        options.append(f"rules = {literal(coll.rules)}")
+    return [f"CREATE COLLATION {coll.key} ({', '.join(options)});",
+            *comment("COLLATION", coll.key, coll.comment)]
+
+
 def enum_sql(enum: Enum) -> list[str]:
     values = ",\n".join(INDENT + literal(v) for v in enum.values)
     body = f" (\n{values}\n)" if enum.values else " ()"
@@ -162,7 +193,7 @@ def domain_check_clause(name: str, expression: str) -> str:
 def domain_sql(domain: Domain, inline_default: bool, inline_checks: list[str]) -> list[str]:
     lines = [f"CREATE DOMAIN {domain.key} AS {type_sql(domain.type)}"]
     if domain.collation:
-        lines.append(f"COLLATE {quote(domain.collation)}")
+        lines.append(f"COLLATE {collation_ref(domain.collation)}")
     if domain.default is not None and inline_default:
         lines.append(f"DEFAULT {default_expr(domain.default)}")
     if domain.not_null:
@@ -184,7 +215,7 @@ def composite_sql(comp: CompositeType) -> list[str]:
     for attr in comp.attributes:
         text = f"{INDENT}{quote(attr.name)} {type_sql(attr.type)}"
         if attr.collation:
-            text += f" COLLATE {quote(attr.collation)}"
+            text += f" COLLATE {collation_ref(attr.collation)}"
         attrs.append(text)
     body = "(\n" + ",\n".join(attrs) + "\n)" if attrs else "()"
     return [f"CREATE TYPE {comp.key} AS {body};", *comment("TYPE", comp.key, comp.comment)]
@@ -221,7 +252,7 @@ def sequence_owned_sql(seq: Sequence) -> list[str]:
 def column_sql(col: Column, *, with_default: bool = True, identity_seq: Sequence | None = None) -> str:
     parts = [quote(col.name), type_sql(col.type)]
     if col.collation:
-        parts.append(f"COLLATE {quote(col.collation)}")
+        parts.append(f"COLLATE {collation_ref(col.collation)}")
     if col.identity:
         text = f"GENERATED {col.identity.upper()} AS IDENTITY"
         if identity_seq is not None:
@@ -428,7 +459,7 @@ def index_key_sql(key: IndexKey) -> str:
     else:
         raise SqlError("index key has neither a column nor an expression")
     if key.collation:
-        text += f" COLLATE {quote(key.collation)}"
+        text += f" COLLATE {collation_ref(key.collation)}"
     if key.opclass:
         text += f" {ref(key.opclass)}"
     if key.order == "desc":

@@ -36,7 +36,7 @@ _KEYWORDS = {
 }
 _KEYWORD_ORDER = ["SCHEMA", "TYPE", "DOMAIN", "SEQUENCE", "TABLE", "FUNCTION", "PROCEDURE"]
 _OWNER_KEYWORDS = {
-    "schemas": "SCHEMA", "enums": "TYPE", "domains": "DOMAIN", "composite_types": "TYPE",
+    "schemas": "SCHEMA", "collations": "COLLATION", "enums": "TYPE", "domains": "DOMAIN", "composite_types": "TYPE",
     "sequences": "SEQUENCE", "tables": "TABLE", "views": "VIEW", "materialized_views": "MATERIALIZED VIEW",
 }
 
