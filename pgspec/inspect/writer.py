@@ -12,6 +12,7 @@ walks the catalog kind by kind in the order the entries are written, and writes 
 parts itself (schemas, the shared file's extensions, externals and privileges); each family of
 objects has a module of its own, all recording into one WriteState (write_state):
 
+* write_collations: collations
 * write_types: enums, domains, composite types, sequences (and which are ``serial``)
 * write_tables: tables, their columns and constraints
 * write_table_children: indexes, triggers, policies, on a table or at the top level
@@ -27,6 +28,7 @@ from typing import Any
 from pgspec.catalog import Catalog
 from pgspec.errors import PgspecError
 from pgspec.inspect.write_aggregates import write_aggregates
+from pgspec.inspect.write_collations import write_collation
 from pgspec.inspect.write_routines import write_routines
 from pgspec.inspect.write_state import SpecFile, WriteState, Written, qualified_name, sorted_objects
 from pgspec.inspect.write_table_children import write_orphans
@@ -52,7 +54,7 @@ _GRANT_CLASSES = (
 )
 
 _SECTION_ORDER = (
-    "schema", "schemas", "extensions", "external", "privileges", "default_privileges", "grants", "traits", "enums", "domains", "composite_types",
+    "schema", "schemas", "extensions", "external", "privileges", "default_privileges", "grants", "traits", "collations", "enums", "domains", "composite_types",
     "sequences", "tables", "views", "materialized_views", "indexes", "triggers", "policies",
     "functions", "procedures", "aggregates",
 )
@@ -116,6 +118,8 @@ class Writer(WriteState):
             value = ({"comment": schema.comment} if schema.comment else {}) | self.priv.extras(
                 "schema", qualified(schema.name), schema.name)
             spec.section("schemas")[schema.name] = Flow(value) if value else None
+        for coll in sorted_objects(catalog.collations):
+            write_collation(self, coll)
         for enum in sorted_objects(catalog.enums):
             write_enum(self, enum)
         for domain in sorted_objects(catalog.domains):

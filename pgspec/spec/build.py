@@ -10,6 +10,7 @@ This module walks one file, section by section, in the order its problems are re
 builds the file-level objects (schemas, extensions, externals) itself; each family of objects
 has a module of its own, all recording into one BuildState (build_state):
 
+* build_collations: collations (and the collation names other objects use)
 * build_types: enums, domains, composite types, sequences
 * build_tables: tables and their constraints; build_columns: one column and its shorthands
 * build_table_children: indexes, triggers, policies
@@ -28,6 +29,7 @@ from pgspec.quoting import qualified
 from pgspec.spec import models as m
 from pgspec.spec import names
 from pgspec.spec.build_aggregates import build_aggregate
+from pgspec.spec.build_collations import build_collation, resolve_collation_names
 from pgspec.spec.build_routines import RoutineKind, build_routine
 from pgspec.spec.build_state import BuildState, long_form
 from pgspec.spec.build_table_children import CHILD_BUILDERS
@@ -46,6 +48,11 @@ class Builder(BuildState):
         self._schemas(spec, root)
         self._extensions(spec, root)
         self._externals(spec, root, schema)
+        for name, value in spec.collations.items():
+            build_collation(self, schema, name, value, root.at("collations", name))
+        if spec.collations:
+            # Once every file is built: a column may name a collation another file declares.
+            self.later.append(lambda: resolve_collation_names(self))
         for name, value in spec.enums.items():
             build_enum(self, schema, name, value, root.at("enums", name))
         for name, value in spec.domains.items():

@@ -46,6 +46,7 @@ def _defaults(model: type[_In]) -> _In:
 _ATTR = {
     "schema": "schemas",
     "extension": "extensions",
+    "collation": "collations",
     "enum": "enums",
     "domain": "domains",
     "composite type": "composite_types",

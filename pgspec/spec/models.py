@@ -190,6 +190,22 @@ class ExternalIn(In):
     types: list[str] = []
 
 
+class CollationIn(In):
+    """CREATE COLLATION: the ``locale`` of any provider, or a libc collation's ``lc_collate``
+    and ``lc_ctype`` when they differ; ``deterministic: false`` (ICU only) for one that
+    compares by meaning (case-insensitive, accent-insensitive); ICU tailoring ``rules``
+    (PostgreSQL 16+)."""
+
+    provider: Annotated[Literal["libc", "icu", "builtin"], Word] = "libc"
+    locale: SqlText | None = None
+    lc_collate: SqlText | None = None
+    lc_ctype: SqlText | None = None
+    deterministic: bool = True
+    rules: str | None = None
+    comment: str | None = None
+    owner: str | None = None
+
+
 class EnumIn(In):
     values: list[str]
     comment: str | None = None
@@ -524,6 +540,7 @@ class FileIn(In):
     schemas: by_shape(mapping=dict[str, SchemaIn | None], listing=list[str]) = {}  # type: ignore[valid-type]
     extensions: by_shape(mapping=dict[str, ExtensionIn | None], listing=list[str]) = {}  # type: ignore[valid-type]
     external: ExternalIn = ExternalIn()
+    collations: dict[str, CollationIn] = {}
     enums: dict[str, by_shape(listing=list[str], mapping=EnumIn)] = {}  # type: ignore[valid-type]
     domains: dict[str, DomainIn] = {}
     composite_types: dict[str, CompositeIn] = {}

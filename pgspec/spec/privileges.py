@@ -289,6 +289,11 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
                 on = "procedure"
             pos = Pos(found.location or "", None, 0)
             all_objects.append(_Object(on, found.schema_name, key, found.name, found.location, None, None, pos))
+    # Collations have an owner and no ACL: owners only.
+    collation_owners = {qualified(spec.schema_name, name): entry.owner
+                        for spec, _ in validated for name, entry in spec.collations.items()}
+    if any(owner is not None for owner in collation_owners.values()):
+        build.managed = True
     if any(obj.grants is not None or obj.owner is not None or obj.columns for obj in all_objects):
         build.managed = True
     if not build.managed:
@@ -334,6 +339,10 @@ def build_privileges(validated: list[tuple[m.FileIn, Pos]], objects: dict[str, d
             col_key = qualified(obj.schema, obj.name, col)
             for record in grant_records("column", obj.schema, col_key, col_acl, owner):
                 grants[record.key] = record.model_copy(update={"location": pos.location})
+    for key, owner in collation_owners.items():
+        owner = owner if owner is not None else settings.owner
+        if owner is not None and key in objects.get("collations", {}):
+            owners[key] = owner
     return {
         "owners": dict(sorted(owners.items())),
         "grants": dict(sorted(grants.items())),
