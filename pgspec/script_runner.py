@@ -39,8 +39,8 @@ __all__ = ["RUNNER", "Resolution", "attach_hints", "infer_runner", "resolve_runn
 RUNNER = "current_user"
 
 #: Catalog stores whose objects a script creates, and so owns as the role running it.
-_CREATED = ("schemas", "enums", "domains", "composite_types", "sequences", "tables", "views",
-            "materialized_views", "functions", "aggregates")
+_CREATED = ("schemas", "collations", "enums", "domains", "composite_types", "sequences", "tables",
+            "views", "materialized_views", "functions", "aggregates")
 
 
 @dataclass

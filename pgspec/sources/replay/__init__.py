@@ -98,6 +98,8 @@ _IGNORED: frozenset[type] = frozenset({
     ast.CreatedbStmt, ast.AlterDatabaseStmt, ast.AlterDatabaseSetStmt, ast.DropdbStmt,
     ast.CreateTableSpaceStmt, ast.DropTableSpaceStmt, ast.AlterTableSpaceOptionsStmt,
     ast.AlterSystemStmt,
+    # ALTER COLLATION ... REFRESH VERSION: a collation's version is the library's, not modelled.
+    ast.AlterCollationStmt,
 })
 
 #: Unmodelled kinds that live outside schemas (their warning names them unqualified).
