@@ -56,6 +56,32 @@ def build_index(
     if b.add("index", obj, pos):
         cols = [k.column for k in keys if k.column] + list(spec.include)
         b.later.append(lambda: _check_target(b, tschema, table, pos, f"index {name!r}", cols, relations=True))
+        bare = _bare_opclasses(spec.method, keys)
+        if bare:
+            b.later.append(lambda: _opclass_schemas(b, obj.key, bare))
+
+
+def _bare_opclasses(method: str, keys: list[IndexKey]) -> list[str]:
+    """Operator classes written without a schema that are not pg_catalog's: an extension's
+    (``gin_trgm_ops``), which the server finds along the search_path when the DDL runs."""
+    from pgspec.normalize.opclasses import builtin, name_parts
+
+    return [k.opclass for k in keys
+            if k.opclass and len(name_parts(k.opclass)) == 1 and builtin(method, k.opclass) is None]
+
+
+def _opclass_schemas(b: BuildState, key: str, bare: list[str]) -> None:
+    """Record where a bare opclass may live, once every file is read: the schemas the spec
+    installs extensions in, ``public`` (where CREATE EXTENSION puts one by default) and the
+    index's own schema. The differ takes a database's ``extensions.gin_trgm_ops`` for the spec's
+    ``gin_trgm_ops`` only in one of those (``normalize.opclasses.settle``)."""
+    index = b.objects["indexes"].get(key)
+    if index is None:
+        return
+    schemas = {"public", index.schema_name}
+    schemas.update(e.schema_name for e in b.objects["extensions"].values() if e.schema_name)
+    found = dict.fromkeys(bare, sorted(schemas))
+    b.objects["indexes"][key] = index.model_copy(update={"opclass_schemas": found})
 
 
 def _index_key(elem: Any) -> IndexKey:
