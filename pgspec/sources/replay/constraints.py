@@ -7,14 +7,20 @@ relation or constraint of the schema (``ChooseRelationName``, since its index ta
 too); ``SchemaConstraints`` and ``RelationNames`` answer ``name in ...`` for them. NOT NULL
 constraints are not Constraints but the column's ``not_null`` (catalog.py), and a primary key
 makes its columns NOT NULL, as the server does.
+
+Two kinds of object the Catalog does not list still hold names the server numbers past, and
+``Unlisted`` remembers them: the sequence behind an identity column (a relation, which no
+reader lists as a Sequence), and a NOT NULL constraint the script named (PostgreSQL 18 keeps
+the name in pg_constraint: ``x int CONSTRAINT t_x_key NOT NULL UNIQUE`` makes ``t_x_key1``
+there; earlier versions drop the name, and the replay follows 18 and says so where it matters).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Container
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Container
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
 
 from pglast import ast, enums
 
@@ -81,6 +87,9 @@ def add_constraint(
         # them as the column attribute only.
         cols = [column] if column else names_of(node.keys)
         set_not_null(state, key, cols)
+        if node.conname:
+            for col in cols[:1]:
+                note_not_null(state, schema, table, col, node.conname)
         return
     if kind in (CT.CONSTR_NULL, CT.CONSTR_DEFAULT, CT.CONSTR_IDENTITY, CT.CONSTR_GENERATED):
         return
@@ -97,7 +106,8 @@ def add_constraint(
     }
     if kind == CT.CONSTR_PRIMARY:
         ctype = "primary_key"
-        name = node.conname or naming.primary_key_name(table, RelationNames(state, schema, True))
+        name = node.conname or _generated(
+            state, schema, table, True, lambda taken: naming.primary_key_name(table, taken))
         fields["include"] = names_of(node.including)
         # Only USING INDEX can give one (PostgreSQL 15 and 16 accept a NULLS NOT DISTINCT
         # index there; 17 and later refuse it).
@@ -108,8 +118,8 @@ def add_constraint(
         ctype = "unique"
         fields["include"] = names_of(node.including)
         # The server names the index after its INCLUDE columns too (ChooseIndexColumnNames).
-        name = node.conname or naming.unique_name(
-            table, columns + fields["include"], RelationNames(state, schema, True))
+        name = node.conname or _generated(state, schema, table, True, lambda taken: (
+            naming.unique_name(table, columns + fields["include"], taken)))
         fields["nulls_not_distinct"] = bool(node.nulls_not_distinct)
     elif kind == CT.CONSTR_CHECK:
         ctype = "check"
@@ -120,15 +130,16 @@ def add_constraint(
             table_obj = state.table(key)
             table_cols = {c.name for c in table_obj.columns} if table_obj else set()
             refs = [c for c in referenced_columns(expr) if c in table_cols or c == column]
-            name = naming.check_name(table, refs, SchemaConstraints(state, schema))
+            name = _generated(state, schema, table, False,
+                              lambda taken: naming.check_name(table, refs, taken))
         fields["expression"] = expression_text(state, expr)
         fields["no_inherit"] = bool(node.is_no_inherit)
         columns = []
     elif kind == CT.CONSTR_FOREIGN:
         ctype = "foreign_key"
         columns = [column] if column else names_of(node.fk_attrs)
-        name = node.conname or naming.foreign_key_name(
-            table, columns, SchemaConstraints(state, schema))
+        name = node.conname or _generated(
+            state, schema, table, False, lambda taken: naming.foreign_key_name(table, columns, taken))
         ref_schema, ref_table = state.relation_key(node.pktable)
         ref_key = qualified(ref_schema, ref_table)
         ref_cols = names_of(node.pk_attrs) or list(state.primary_keys.get(ref_key, []))
@@ -143,9 +154,9 @@ def add_constraint(
         ctype = "exclude"
         elems = [pair[0] for pair in node.exclusions or () if isinstance(pair[0], ast.IndexElem)]
         fields["include"] = names_of(node.including)
-        name = node.conname or naming.exclusion_name(
-            table, [*(key_name(e) for e in elems), *fields["include"]],
-            RelationNames(state, schema, True))
+        elem_names = [*(key_name(e) for e in elems), *fields["include"]]
+        name = node.conname or _generated(
+            state, schema, table, True, lambda taken: naming.exclusion_name(table, elem_names, taken))
         fields["definition"] = deparse(qualify(state, _without_name(node)))
         columns = [e.name for e in elems if e.name]
     else:
@@ -156,6 +167,29 @@ def add_constraint(
         "constraints",
         Constraint(schema=schema, table=table, name=name, kind=ctype, columns=columns, **fields),
     )
+
+
+def _generated(state: State, schema: str, table: str, relations: bool,
+               choose: Callable[[Container[str]], str]) -> str:
+    """The name ``choose`` picks for a constraint of ``schema.table`` past the names taken: any
+    relation or constraint of the schema when ``relations`` (a primary key, unique or exclusion
+    constraint, whose index shares the name), else any constraint of the schema.
+
+    A NOT NULL constraint the script named counts as PostgreSQL 18 counts it; where that changes
+    the name (earlier versions do not keep the name of a NOT NULL), a warning says so."""
+    taken: Container[str] = (RelationNames(state, schema, True) if relations
+                             else SchemaConstraints(state, schema))
+    name = choose(taken)
+    found = state.__dict__.get(_UNLISTED)
+    if found is not None and found.not_null:
+        other = choose(RelationNames(state, schema, True, not_null=False) if relations
+                       else SchemaConstraints(state, schema, not_null=False))
+        if other != name:
+            state.warn("constraint", qualified(schema, table, name),
+                       f"a NOT NULL constraint named {other!r} holds the name: PostgreSQL 18 "
+                       f"names this constraint {name!r} (as pgspec does), earlier versions "
+                       f"{other!r}")
+    return name
 
 
 def adopt_index(state: State, schema: str, table: str, node: ast.Constraint) -> None:
@@ -309,10 +343,11 @@ class _NameIndex:
 _NAME_INDEXES: weakref.WeakKeyDictionary[State, _NameIndex] = weakref.WeakKeyDictionary()
 
 
-def constraint_named(state: State, schema: str, name: str, kinds: Container[str] | None = None
-                     ) -> bool:
+def constraint_named(state: State, schema: str, name: str, kinds: Container[str] | None = None,
+                     not_null: bool = True) -> bool:
     """Whether a constraint of ``schema`` (any table's, or a domain's CHECK) is named ``name``,
-    of one of ``kinds`` when given (a domain's CHECK is of kind ``check``)."""
+    of one of ``kinds`` when given (a domain's CHECK is of kind ``check``); with ``kinds``
+    None and ``not_null``, a NOT NULL constraint the script named counts too (``Unlisted``)."""
     index = _NAME_INDEXES.get(state)
     if index is None:
         index = _NAME_INDEXES[state] = _NameIndex()
@@ -321,21 +356,29 @@ def constraint_named(state: State, schema: str, name: str, kinds: Container[str]
         return True
     if kinds is not None and "check" not in kinds:
         return False
-    return any(name in domain.checks for domain in state.objects["domains"].values()
-               if domain.schema_name == schema)
+    if any(name in domain.checks for domain in state.objects["domains"].values()
+           if domain.schema_name == schema):
+        return True
+    found = state.__dict__.get(_UNLISTED)
+    return (kinds is None and not_null and found is not None
+            and found.holds(state, found.not_null, schema, name, "not_null"))
 
 
 @dataclass(frozen=True)
 class SchemaConstraints:
     """The constraint names of a schema, as ``name in ...`` asks of them: what a CHECK's or a
     foreign key's generated name must not repeat (``ChooseConstraintName`` asks pg_constraint
-    for the schema, every table's and domain's constraints)."""
+    for the schema, every table's and domain's constraints, and on PostgreSQL 18 the NOT NULL
+    constraints the script named; ``not_null=False`` leaves those out, as earlier versions
+    do)."""
 
     state: State
     schema: str
+    not_null: bool = True
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and constraint_named(self.state, self.schema, name)
+        return isinstance(name, str) and constraint_named(self.state, self.schema, name,
+                                                          not_null=self.not_null)
 
 
 @dataclass(frozen=True)
@@ -343,14 +386,16 @@ class RelationNames:
     """The relation names of a schema, as ``name in ...`` asks of them: what a generated index
     or sequence name must not repeat (``ChooseRelationName``): a table, view, materialized
     view, sequence, composite type or index, the indexes of primary keys, unique and
-    exclusion constraints included, and those of partitions that belong to their parent's
-    (``partitions.hidden_relation``). With ``constraints``, for the index of a primary key,
-    unique or exclusion constraint, every constraint name of the schema too
-    (``ConstraintNameExists``)."""
+    exclusion constraints included, those of partitions that belong to their parent's
+    (``partitions.hidden_relation``) and the sequences of identity columns (``Unlisted``).
+    With ``constraints``, for the index of a primary key, unique or exclusion constraint,
+    every constraint name of the schema too (``ConstraintNameExists``), NOT NULL constraints
+    the script named included unless ``not_null`` is False (``SchemaConstraints``)."""
 
     state: State
     schema: str
     constraints: bool = False
+    not_null: bool = True
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
@@ -360,7 +405,11 @@ class RelationNames:
         if any(key in objects[plural] for plural in RELATION_KINDS):
             return True
         if constraint_named(self.state, self.schema, name,
-                            None if self.constraints else INDEX_CONSTRAINTS):
+                            None if self.constraints else INDEX_CONSTRAINTS, self.not_null):
+            return True
+        found = self.state.__dict__.get(_UNLISTED)
+        if found is not None and found.holds(self.state, found.identity, self.schema, name,
+                                             "identity"):
             return True
         if self.state.inheritance is None:
             return False
@@ -368,6 +417,131 @@ class RelationNames:
         from pgspec.sources.replay.partitions import hidden_relation
 
         return hidden_relation(self.state, self.schema, name)
+
+
+# --------------------------------------------------------------------------- names unlisted
+
+_UNLISTED = "unlisted_names"
+
+
+@dataclass
+class Unlisted:
+    """Names held by objects the Catalog does not list, which the server numbers past.
+
+    ``identity``: the sequence of each identity column (``ChooseRelationName`` names it as a
+    serial column's; the live reader leaves it out, deptype 'i', and so does the Catalog).
+    ``not_null``: each NOT NULL constraint the script named (PostgreSQL 18's pg_constraint
+    holds it; a generated one, ``t_x_not_null``, can never repeat a CHECK's, key's or foreign
+    key's generated name, whose labels differ, so only named ones matter).
+
+    Both map a table's key to its columns' names, with ``by_name`` the other way. A name
+    counts while its column still has the identity or the NOT NULL (``holds``), so what drops a
+    column or a table, anywhere in the replay, needs no bookkeeping here; what would bring a
+    column back with another name (DROP NOT NULL then SET NOT NULL, a table made again) calls
+    ``forget``. Kept in the State's attributes, so a ROLLBACK restores it with the rest.
+    """
+
+    identity: dict[str, dict[str, str]] = field(default_factory=dict)
+    not_null: dict[str, dict[str, str]] = field(default_factory=dict)
+    by_name: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+
+    def note(self, names: dict[str, dict[str, str]], table_key: str, column: str,
+             name: str) -> None:
+        names.setdefault(table_key, {})[column] = name
+        self.by_name.setdefault(name, set()).add((table_key, column))
+
+    def holds(self, state: State, names: dict[str, dict[str, str]], schema: str, name: str,
+              attribute: str) -> bool:
+        """Whether a column of ``schema`` still holds ``name`` in ``names``: it has the
+        identity (``attribute`` "identity") or the NOT NULL ("not_null") that made it."""
+        for table_key, column_name in self.by_name.get(name, ()):
+            if names.get(table_key, {}).get(column_name) != name:
+                continue
+            table = state.objects["tables"].get(table_key)
+            if table is None or table.schema_name != schema:
+                continue
+            column = table.column(column_name)
+            if column is not None and getattr(column, attribute):
+                return True
+        return False
+
+    def forget(self, table_key: str, column: str | None = None) -> None:
+        for names in (self.identity, self.not_null):
+            if column is None:
+                names.pop(table_key, None)
+            else:
+                names.get(table_key, {}).pop(column, None)
+
+    def renamed(self, state: State, old_key: str, new_key: str, column: str | None,
+                new_column: str | None) -> None:
+        """A table renamed or moved (``column`` None), or a column renamed: the names move
+        with their owner (an identity sequence follows its table to another schema). An
+        identity sequence renamed itself is found by its key and takes its new name."""
+        moved = False
+        for names in (self.identity, self.not_null):
+            if column is None:
+                columns = names.pop(old_key, None)
+                for col, name in (columns or {}).items():
+                    self.note(names, new_key, col, name)
+                moved = moved or columns is not None
+            elif new_column is not None and column in names.get(old_key, {}):
+                self.note(names, new_key, new_column, names[old_key].pop(column))
+        if moved or column is not None or any(
+                old_key in state.objects[plural] for plural in RELATION_KINDS):
+            return
+        for table_key, columns in self.identity.items():
+            table = state.objects["tables"].get(table_key)
+            for col, name in list(columns.items()):
+                if table is not None and qualified(table.schema_name, name) == old_key:
+                    self.note(self.identity, table_key, col, _relation_name(new_key))
+
+
+def _relation_name(key: str) -> str:
+    """The bare name of a relation key (``public."My seq"`` -> ``My seq``), read by the
+    grammar."""
+    import pglast
+
+    stmt = pglast.parse_sql(f"SELECT FROM {key}")[0].stmt
+    return stmt.fromClause[0].relname
+
+
+@overload
+def unlisted(state: State) -> Unlisted: ...
+@overload
+def unlisted(state: State, create: Literal[False]) -> Unlisted | None: ...
+
+
+def unlisted(state: State, create: bool = True) -> Unlisted | None:
+    """The replay's ``Unlisted`` names, made when first needed; None when none were noted
+    and ``create`` is False (a script without identity columns nor named NOT NULLs pays
+    nothing)."""
+    found: Unlisted | None = state.__dict__.get(_UNLISTED)
+    if found is None and create:
+        found = state.__dict__[_UNLISTED] = Unlisted()
+    return found
+
+
+def note_identity(state: State, schema: str, table: str, column: str,
+                  options: Any = None) -> str:
+    """The name of the sequence an identity column gets (its ``SEQUENCE NAME`` option, else
+    ``ChooseRelationName``'s), remembered as taken."""
+    name = None
+    for option in options or ():
+        if isinstance(option, ast.DefElem) and option.defname == "sequence_name":
+            name = names_of(option.arg)[-1]
+    if name is None:
+        name = naming.sequence_name(table, column, RelationNames(state, schema))
+    if state.keep(schema):
+        found = unlisted(state)
+        found.note(found.identity, qualified(schema, table), column, name)
+    return name
+
+
+def note_not_null(state: State, schema: str, table: str, column: str, name: str) -> None:
+    """A NOT NULL constraint the script named, whose name PostgreSQL 18 keeps."""
+    if state.keep(schema):
+        found = unlisted(state)
+        found.note(found.not_null, qualified(schema, table), column, name)
 
 
 def _index_signature(node: ast.Constraint, column: str | None) -> tuple[Any, ...]:

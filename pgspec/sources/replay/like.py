@@ -13,12 +13,15 @@ PostgreSQL handles a ``TableLikeClause`` in two steps (parse_utilcmd.c,
   name (a name the new table already has is an error, as on the server); INCLUDING INDEXES
   copies the indexes, primary key, unique and exclusion constraints under names the server
   chooses afresh (``ChooseIndexName``: ``t_pkey``, ``t_col_key``, ``t_col_excl``,
-  ``t_col_idx``, numbered past any relation of the schema with that name); INCLUDING COMMENTS
+  ``t_col_idx``, numbered past any relation of the schema with that name, by the rule every
+  unnamed index of the replay follows: ``naming.choose_index_name`` with
+  ``constraints.RelationNames``); INCLUDING COMMENTS
   brings the comments of the copied CHECKs and indexes along (never those of a primary key,
   unique or exclusion constraint: the server copies its index's comment, not the
   constraint's).
 
-Foreign keys are never copied. STORAGE and COMPRESSION change nothing pgspec models; statistics
+INCLUDING IDENTITY gives the copy a sequence of its own, named as a serial column's
+(``constraints.note_identity``). Foreign keys are never copied. STORAGE and COMPRESSION change nothing pgspec models; statistics
 objects are not modelled, so INCLUDING STATISTICS is reported when the script made any. A
 source the script did not create (or one outside the schemas read), or a view, whose column
 types only a server knows, is reported, never guessed.
@@ -26,7 +29,6 @@ types only a server knows, is reported, never guessed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pglast
@@ -34,8 +36,9 @@ from pglast import ast, enums
 
 from pgspec import naming
 from pgspec.catalog import Column, Constraint, Index, Table
-from pgspec.normalize.expressions import _figure_colname
+from pgspec.normalize.expressions import figure_index_colname
 from pgspec.quoting import qualified
+from pgspec.sources.replay.constraints import RelationNames, key_name, note_identity
 from pgspec.sources.replay.state import State
 
 LIKE = enums.TableLikeOption
@@ -66,7 +69,12 @@ def copy_columns(state: State, schema: str, name: str, clause: ast.TableLikeClau
     table = state.table(source_key)
     if table is not None:
         copy = LikeCopy(source_key, table, options)
-        return [_copied_column(c, copy) for c in table.columns], copy
+        columns = [_copied_column(c, copy) for c in table.columns]
+        for col in columns:
+            if col.identity is not None:
+                # A sequence of its own, named now as a serial column's (generateSerialExtraStmts).
+                note_identity(state, schema, name, col.name)
+        return columns, copy
     composite = state.objects["composite_types"].get(source_key)
     if composite is not None:
         # A composite type has only names, types and collations (inapplicable options are
@@ -114,9 +122,9 @@ def expand(state: State, schema: str, name: str, copy: LikeCopy) -> None:
             _copy_check(state, schema, name, check, copy)
     if copy.including(LIKE.CREATE_TABLE_LIKE_INDEXES):
         for con in _index_constraints(state, source):
-            _copy_index_constraint(state, schema, name, con, _RelationNames(state, schema, True))
+            _copy_index_constraint(state, schema, name, con, RelationNames(state, schema, True))
         for index in _indexes(state, source):
-            _copy_index(state, schema, name, index, copy, _RelationNames(state, schema))
+            _copy_index(state, schema, name, index, copy, RelationNames(state, schema))
     if copy.including(LIKE.CREATE_TABLE_LIKE_STATISTICS) and any(
         w.object_type == "statistics" for w in state.warnings
     ):
@@ -174,31 +182,6 @@ def _copy_check(state: State, schema: str, name: str, check: Constraint, copy: L
 # --------------------------------------------------------------------------- indexes
 
 
-@dataclass(frozen=True)
-class _RelationNames:
-    """Names an index the server names must not take, as ``name in ...`` asks of them
-    (ChooseRelationName): a relation of the schema (pg_class holds tables, views, sequences,
-    composite types and every index, constraints' ones too) and, for an index that backs a
-    constraint, any constraint of the schema (ConstraintNameExists)."""
-
-    state: State
-    schema: str
-    constraint: bool = False
-
-    def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        key = qualified(self.schema, name)
-        objects = self.state.objects
-        if any(key in objects[plural] for plural in (
-            "tables", "views", "materialized_views", "sequences", "indexes", "composite_types",
-        )):
-            return True
-        return any(c.schema_name == self.schema and c.name == name
-                   and (self.constraint or c.kind in ("primary_key", "unique", "exclude"))
-                   for c in objects["constraints"].values())
-
-
 def _index_constraints(state: State, source: Table) -> list[Constraint]:
     """The source's primary key, unique and exclusion constraints, in creation order; a
     partition's parents' come first (the server cloned them onto it when it was made)."""
@@ -215,44 +198,19 @@ def _indexes(state: State, source: Table) -> list[Index]:
             for i in state.objects["indexes"].values() if i.table_key == key]
 
 
-def _unique_names(names: Iterable[str]) -> list[str]:
-    """Index column names made distinct the way ChooseIndexColumnNames does: a name seen
-    before gets ``1``, ``2``... (``(a, a)`` makes ``t_a_a1_idx``)."""
-    result: list[str] = []
-    for original in names:
-        name, attempt = original, 0
-        while name in result:
-            attempt += 1
-            suffix = str(attempt)
-            clipped = original.encode()[:naming.NAMEDATALEN - 1 - len(suffix)]
-            name = clipped.decode(errors="ignore") + suffix
-        result.append(name)
-    return result
-
-
-def _choose_index_name(table: str, columns: Iterable[str], label: str,
-                       taken: _RelationNames) -> str:
-    """ChooseIndexName: ``table_cols_label`` (``table_pkey`` for a primary key), numbered past
-    the names the schema's relations hold."""
-    if label == "pkey":
-        return naming.choose_constraint_name(table, None, label, taken)
-    addition = naming.column_names_addition(_unique_names(columns))
-    return naming.choose_constraint_name(table, addition, label, taken)
-
-
 def _expression_name(text: str) -> str:
-    """The name the server gives an index expression (FigureIndexColname: the output name an
-    unaliased SELECT would give it, ``expr`` where there is none)."""
+    """The name the server gives an index expression stored as text (``FigureIndexColname``),
+    ``expr`` where it has none."""
     try:
         stmt = pglast.parse_sql(f"SELECT {text}")[0].stmt
     except pglast.parser.ParseError:
         return "expr"
-    name, strength = _figure_colname(stmt.targetList[0].val)
-    return name if strength > 0 else "expr"
+    return figure_index_colname(stmt.targetList[0].val) or "expr"
 
 
 def _exclusion_names(con: Constraint) -> list[str]:
-    """Column names of an exclusion constraint's index, from its stored clause."""
+    """Column names of an exclusion constraint's index, from its stored clause, named as for
+    an unnamed exclusion constraint (``constraints.key_name``)."""
     if not con.definition:
         return list(con.columns)
     try:
@@ -260,31 +218,25 @@ def _exclusion_names(con: Constraint) -> list[str]:
     except pglast.parser.ParseError:
         return list(con.columns)
     clause = stmt.cmds[0].def_
-    names: list[str] = []
-    for pair in clause.exclusions or ():
-        elem = pair[0]
-        if elem.name:
-            names.append(elem.name)
-        elif elem.expr is not None:
-            figured, strength = _figure_colname(elem.expr)
-            names.append(figured if strength > 0 else "expr")
-    return names
+    return [key_name(pair[0]) for pair in clause.exclusions or ()
+            if isinstance(pair[0], ast.IndexElem)]
 
 
 def _copy_index_constraint(state: State, schema: str, name: str, con: Constraint,
-                           taken: _RelationNames) -> None:
+                           taken: RelationNames) -> None:
     table_key = qualified(schema, name)
     if con.kind == "primary_key":
         if any(c.table_key == table_key and c.kind == "primary_key"
                for c in state.objects["constraints"].values()):
             raise state.error(f"multiple primary keys for table {table_key} are not allowed "
                               "(one is copied by LIKE INCLUDING INDEXES)")
-        new_name = _choose_index_name(name, [], "pkey", taken)
+        new_name = naming.choose_index_name(name, [], "pkey", taken)
         state.primary_keys[table_key] = list(con.columns)
     elif con.kind == "unique":
-        new_name = _choose_index_name(name, [*con.columns, *con.include], "key", taken)
+        new_name = naming.choose_index_name(name, [*con.columns, *con.include], "key", taken)
     else:
-        new_name = _choose_index_name(name, [*_exclusion_names(con), *con.include], "excl", taken)
+        new_name = naming.choose_index_name(name, [*_exclusion_names(con), *con.include], "excl",
+                                             taken)
     # The constraint's own comment stays behind: the server copies the comment of the index.
     state.put("constraints", con.model_copy(update={
         "schema_name": schema, "table": name, "name": new_name, "comment": None,
@@ -292,10 +244,10 @@ def _copy_index_constraint(state: State, schema: str, name: str, con: Constraint
 
 
 def _copy_index(state: State, schema: str, name: str, index: Index, copy: LikeCopy,
-                taken: _RelationNames) -> None:
+                taken: RelationNames) -> None:
     keys = [k.column if k.column is not None else _expression_name(k.expression or "")
             for k in index.keys]
-    new_name = _choose_index_name(name, [*keys, *index.include], "idx", taken)
+    new_name = naming.choose_index_name(name, [*keys, *index.include], "idx", taken)
     comment = index.comment if copy.including(LIKE.CREATE_TABLE_LIKE_COMMENTS) else None
     state.put("indexes", index.model_copy(update={
         "schema_name": schema, "table": name, "name": new_name, "comment": comment,

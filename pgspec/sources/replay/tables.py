@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from pglast import ast, enums
@@ -33,6 +34,9 @@ from pgspec.sources.replay.constraints import (
     RelationNames,
     add_constraint,
     fold_redundant_indexes,
+    note_identity,
+    note_not_null,
+    unlisted,
 )
 from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, deparse, names_of
@@ -63,7 +67,11 @@ class Inheritance:
 def rename_inherited(state: State, old_key: str, new_key: str,
                      column: str | None = None, new_column: str | None = None) -> None:
     """Carry the inheritance bookkeeping through ALTER TABLE ... RENAME (for the renames
-    replayer): a table renamed (``column`` None), or one column of it renamed."""
+    replayer): a table renamed (``column`` None), or one column of it renamed. The names of
+    identity sequences and named NOT NULLs (``constraints.Unlisted``) move along."""
+    found = unlisted(state, False)
+    if found is not None:
+        found.renamed(state, old_key, new_key, column, new_column)
     if state.inheritance is None:
         return
     if column is None:
@@ -212,11 +220,15 @@ def _column(state: State, schema: str, table: str, node: ast.ColumnDef,
     for con in node.constraints or ():
         if con.contype == CT.CONSTR_NOTNULL:
             fields["not_null"] = True
+            if con.conname:
+                note_not_null(state, schema, table, node.colname, con.conname)
         elif con.contype == CT.CONSTR_DEFAULT:
             fields["default"] = expression_text(state, con.raw_expr)
         elif con.contype == CT.CONSTR_IDENTITY:
             fields["identity"] = "always" if con.generated_when == "a" else "by default"
             fields["not_null"] = True
+            # Its sequence, not listed, is named now, as a serial column's is.
+            note_identity(state, schema, table, node.colname, con.options)
         elif con.contype == CT.CONSTR_GENERATED:
             fields["generated"] = expression_text(state, con.raw_expr)
         elif con.contype == CT.CONSTR_PRIMARY:
@@ -280,6 +292,9 @@ def create_table(state: State, stmt: ast.CreateStmt) -> None:
     state.known_types.add(key)
     if stmt.if_not_exists and (key in state.objects["tables"]):
         return
+    found = unlisted(state, False)
+    if found is not None:
+        found.forget(key)  # a table of this name dropped before: its names went with it
     if stmt.ofTypename is not None:
         state.warn("table", key, "typed tables (CREATE TABLE OF) are not modelled by pgspec")
     if stmt.partspec is not None:
@@ -410,6 +425,9 @@ def drop_column(state: State, schema: str, name: str, column: str, cascade: bool
 
     drop_column_dependents(state, schema, name, column, cascade)
     key = qualified(schema, name)
+    found = unlisted(state, False)
+    if found is not None:
+        found.forget(key, column)
     table = state.table(key)
     if table is not None:
         state.update("tables", key, columns=[c for c in table.columns if c.name != column])
@@ -481,6 +499,9 @@ def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> No
     keeps it (a local not-null constraint), earlier versions clear it; pgspec does the latter
     and says so."""
     _set_column(state, table.key, column, not_null=False)
+    found = unlisted(state, False)
+    if found is not None:
+        found.not_null.get(table.key, {}).pop(column, None)  # a later SET NOT NULL is unnamed
     if state.inheritance is not None:
         state.inheritance.local_not_null.discard((table.key, column))
     if not recurse:
@@ -494,6 +515,19 @@ def _drop_not_null(state: State, table: Table, column: str, recurse: bool) -> No
                        "the parent's DROP NOT NULL reaches a NOT NULL the child declared itself: "
                        "PostgreSQL 18 keeps it, earlier versions (and pgspec) drop it")
         _set_column(state, child.key, column, not_null=False)
+
+
+def _named_not_null(state: State, key: str, name: str) -> str | None:
+    """The column of table ``key`` whose NOT NULL the script named ``name``, if any."""
+    found = unlisted(state, False)
+    table = state.table(key)
+    if found is None or table is None:
+        return None
+    for column, held in found.not_null.get(key, {}).items():
+        col = table.column(column)
+        if held == name and col is not None and col.not_null:
+            return column
+    return None
 
 
 def _merge_attached_checks(state: State, parent_key: str, child_key: str) -> None:
@@ -596,12 +630,73 @@ def alter_table(state: State, stmt: ast.AlterTableStmt) -> None:
             state.warn("table", key, "ALTER TABLE on a table no statement created: not replayed")
         return
     recurse = stmt.relation.inh  # False when ONLY was written
+    passes: list[list[Callable[[], None]]] = [[] for _ in range(_NUM_PASSES)]
+
+    def defer(when: int, step: Callable[[], None]) -> None:
+        passes[when].append(step)
+
     for cmd in stmt.cmds or ():
-        _alter_cmd(state, schema, name, key, cmd, recurse)
+        when = _prep_pass(cmd)
+        if when == _ADD_CONSTR:
+            # Examined now, made in the pass of its kind (ATParseTransformCmd), after what
+            # ADD COLUMN's own constraints already queued there.
+            defer(when, partial(defer, _constraint_pass(cmd.def_),
+                                partial(_alter_cmd, state, schema, name, key, cmd, recurse)))
+        else:
+            defer(when, partial(_alter_cmd, state, schema, name, key, cmd, recurse, defer))
+    for steps in passes:
+        for step in steps:  # a step queues more only in later passes
+            step()
+
+
+#: ALTER TABLE's passes (tablecmds.c, ``AlterTablePass``; the two that re-add what ALTER
+#: COLUMN TYPE rebuilt left out): subcommands run pass by pass, in the order written within
+#: a pass, so what they name is numbered in that order (verified on PostgreSQL 15 and 18).
+(_DROP, _ALTER_TYPE, _ADD_COL, _SET_EXPRESSION, _ADD_CONSTR, _COL_ATTRS, _ADD_INDEXCONSTR,
+ _ADD_INDEX, _ADD_OTHERCONSTR, _MISC) = range(10)
+_NUM_PASSES = _MISC + 1
+
+_PREP_PASSES: dict[Any, int] = {
+    AT.AT_DropColumn: _DROP, AT.AT_DropConstraint: _DROP, AT.AT_DropNotNull: _DROP,
+    AT.AT_DropIdentity: _DROP, AT.AT_DropExpression: _DROP,
+    AT.AT_AlterColumnType: _ALTER_TYPE,
+    AT.AT_AddColumn: _ADD_COL,
+    AT.AT_SetExpression: _SET_EXPRESSION,
+    AT.AT_AddConstraint: _ADD_CONSTR,
+    AT.AT_SetNotNull: _COL_ATTRS,
+    AT.AT_CookedColumnDefault: _ADD_OTHERCONSTR, AT.AT_AddIdentity: _ADD_OTHERCONSTR,
+}
+
+
+def _prep_pass(cmd: ast.AlterTableCmd) -> int:
+    """The pass ``ATPrepCmd`` puts a subcommand in: drops first (a name they free is free
+    for what the statement adds), then ALTER TYPE, ADD COLUMN (a serial or identity column's
+    sequence is named then), ADD CONSTRAINT, ...; SET DEFAULT with the other constraints,
+    DROP DEFAULT with the drops, everything else last."""
+    if cmd.subtype == AT.AT_ColumnDefault:
+        return _ADD_OTHERCONSTR if cmd.def_ is not None else _DROP
+    return _PREP_PASSES.get(cmd.subtype, _MISC)
+
+
+def _constraint_pass(con: Any) -> int:
+    """The pass a constraint is made in, for ADD CONSTRAINT and a column's constraints in ADD
+    COLUMN (``ATParseTransformCmd``): primary keys, unique and exclusion constraints before
+    CHECKs and foreign keys, which are made together in the order written (``ALTER TABLE z
+    ADD FOREIGN KEY (a) REFERENCES r, ADD CONSTRAINT z_a_fkey UNIQUE (a)`` makes the foreign
+    key ``z_a_fkey1``); a NOT NULL with the column attributes."""
+    kind = con.contype if isinstance(con, ast.Constraint) else None
+    if kind in (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE, CT.CONSTR_EXCLUSION):
+        return _ADD_INDEXCONSTR
+    if kind == CT.CONSTR_NOTNULL:
+        return _COL_ATTRS
+    return _ADD_OTHERCONSTR
 
 
 def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTableCmd,
-               recurse: bool = True) -> None:
+               recurse: bool = True,
+               defer: Callable[[int, Callable[[], None]], None] | None = None) -> None:
+    """One subcommand; ``defer`` queues what it makes in a later pass (ADD COLUMN's
+    constraints)."""
     sub = cmd.subtype
     table = state.table(key)
     if table is None:
@@ -624,9 +719,13 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         state.update("tables", key, columns=[*table.columns, col])
         if _parents(table):
             _mark_local(state, table, [col.name])
-        for con, column in local:
-            add_constraint(state, schema, name, con, column)
         _add_to_children(state, key, col)
+        for con, column in local:
+            step = partial(add_constraint, state, schema, name, con, column)
+            if defer is None:
+                step()
+            else:
+                defer(_constraint_pass(con), step)
     elif sub == AT.AT_DropColumn:
         if table.column(cmd.name) is None:
             if cmd.missing_ok:
@@ -655,6 +754,7 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
         _set_columns(state, table, cmd.name, recurse, **changes)
     elif sub == AT.AT_AddIdentity:
         when = "always" if cmd.def_.generated_when == "a" else "by default"
+        note_identity(state, schema, name, cmd.name, cmd.def_.options)
         _set_column(state, key, cmd.name, identity=when, not_null=True)
     elif sub == AT.AT_SetIdentity:
         # SET GENERATED ALWAYS / BY DEFAULT, among sequence options pgspec does not model.
@@ -694,6 +794,9 @@ def _alter_cmd(state: State, schema: str, name: str, key: str, cmd: ast.AlterTab
             if con.kind == "primary_key":
                 state.primary_keys.pop(key, None)
             partitions.dropped(state, "constraints", ckey)
+        elif (column := _named_not_null(state, key, cmd.name)) is not None:
+            # PostgreSQL 18: a NOT NULL constraint is dropped by its name.
+            _drop_not_null(state, table, column, recurse)
         elif not cmd.missing_ok:
             raise state.error(f"constraint {cmd.name!r} of {key} does not exist")
     elif sub == AT.AT_EnableRowSecurity:

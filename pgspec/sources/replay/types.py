@@ -11,7 +11,7 @@ from pgspec import naming
 from pgspec.catalog import Attribute, CompositeType, Domain, Enum, Sequence
 from pgspec.quoting import qualified
 from pgspec.sources.replay import collations
-from pgspec.sources.replay.constraints import CT
+from pgspec.sources.replay.constraints import CT, SchemaConstraints
 from pgspec.sources.replay.resolve import expression_text
 from pgspec.sources.replay.state import State, names_of
 
@@ -93,7 +93,10 @@ def _domain_constraint(state: State, key: str, name: str, con: ast.Constraint) -
         state.update("domains", key, default=expression_text(state, con.raw_expr))
     elif con.contype == CT.CONSTR_CHECK:
         checks = dict(domain.checks)
-        cname = con.conname or naming.check_name(name, [], checks)
+        # Numbered past every constraint of the schema, tables' included (ChooseConstraintName
+        # in domainAddCheckConstraint): ``d_x_check1`` when a table ``d`` has ``d_x_check``.
+        cname = con.conname or naming.check_name(
+            name, [], SchemaConstraints(state, domain.schema_name))
         checks[cname] = expression_text(state, con.raw_expr)
         state.update("domains", key, checks=dict(sorted(checks.items())))
 
