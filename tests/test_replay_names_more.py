@@ -11,7 +11,8 @@ and replaying it: the names equal, ``pgspec diff`` empty both ways, a real chang
    exclusion constraints, then CHECKs and foreign keys together in the order written, ADD
    IDENTITY with them;
 4. an identity column's sequence, which no reader lists, holds its name as long as the column
-   has the identity (through renames, SET SCHEMA, ROLLBACK; not past DROP IDENTITY, DROP TABLE);
+   has the identity (through renames, SET SCHEMA, ROLLBACK; not past DROP IDENTITY, DROP TABLE;
+   an inheritance child has none of its own);
 5. PostgreSQL 18 keeps the name a script gives a NOT NULL constraint, and numbers a generated
    CHECK, key or foreign key past it; earlier versions drop the name. The replay follows 18 and
    warns where the name differs, so a PostgreSQL 15 database shows exactly the warned names.
@@ -123,6 +124,9 @@ CASES: dict[str, str] = {
         CREATE TABLE dc (id_x int GENERATED ALWAYS AS IDENTITY, y int);
         ALTER TABLE dc DROP COLUMN id_x;
         CREATE TABLE dc_id (x serial);
+        CREATE TABLE ch (id_x int GENERATED ALWAYS AS IDENTITY);
+        CREATE TABLE ch2 () INHERITS (ch);
+        CREATE TABLE ch2_id (x serial);
     """,
 }
 
@@ -259,7 +263,7 @@ def test_the_names_spelled_out(tmp_path: Path) -> None:
             "public.g_id_x_seq", "public.h_id_x_seq", "public.h_k_y_seq1", "public.n_b_seq1",
             "public.m_id_x_seq1", "public.v_w_x_seq", "public.v_w_y_seq1",
             "public.rb_id_x_seq", "public.mv_id_x_seq", "o.mv_id_x_seq1",
-            "public.dc_id_x_seq"} <= names["sequences"]
+            "public.dc_id_x_seq", "public.ch2_id_x_seq"} <= names["sequences"]
 
 
 #: Built by a case, then changed on the server: the change the diff must report, by name.

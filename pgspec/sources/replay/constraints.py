@@ -87,9 +87,8 @@ def add_constraint(
         # them as the column attribute only.
         cols = [column] if column else names_of(node.keys)
         set_not_null(state, key, cols)
-        if node.conname:
-            for col in cols[:1]:
-                note_not_null(state, schema, table, col, node.conname)
+        if node.conname and cols:  # ``CONSTRAINT n NOT NULL col``: one column
+            note_not_null(state, schema, table, cols[0], node.conname)
         return
     if kind in (CT.CONSTR_NULL, CT.CONSTR_DEFAULT, CT.CONSTR_IDENTITY, CT.CONSTR_GENERATED):
         return
@@ -180,7 +179,7 @@ def _generated(state: State, schema: str, table: str, relations: bool,
     taken: Container[str] = (RelationNames(state, schema, True) if relations
                              else SchemaConstraints(state, schema))
     name = choose(taken)
-    found = state.__dict__.get(_UNLISTED)
+    found = unlisted(state, False)
     if found is not None and found.not_null:
         other = choose(RelationNames(state, schema, True, not_null=False) if relations
                        else SchemaConstraints(state, schema, not_null=False))

@@ -5,6 +5,11 @@ Columns follow the server's expansions: a serial column is an integer column wit
 not a Sequence of the catalog; inherited columns (INHERITS, PARTITION OF) come first, with their
 type, NOT NULL and default.
 
+ALTER TABLE runs its subcommands pass by pass as the server does (``_prep_pass``: drops first,
+then ALTER TYPE, ADD COLUMN, ADD CONSTRAINT examined, NOT NULLs, primary keys, unique and
+exclusion constraints, CHECKs and foreign keys with SET DEFAULT and ADD IDENTITY, the rest), so
+a name one subcommand frees or takes is free or taken for the others as on the server.
+
 ALTER TABLE recurses to inheritance children and partitions as the server does (ATSimpleRecursion
 and friends in tablecmds.c) unless ``ONLY`` is written: ADD/DROP COLUMN, SET/DROP DEFAULT,
 SET/DROP NOT NULL, TYPE, SET/DROP EXPRESSION, and the NOT NULL a primary key implies. Inherited
