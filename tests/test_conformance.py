@@ -1,8 +1,10 @@
 """The conformance runner (bench/conformance.py) on a few cases of each corpus.
 
 The whole corpora take minutes; these cases cover each check (drift found, no false drift,
-a dump read offline equals the database, inspect -> render round trip) on constraints, enums,
-RLS, triggers, partitions and disabled triggers, and must all pass.
+a dump read offline equals the database, inspect -> render round trip, each side's own SQL
+replayed offline equals the database it built) on constraints, enums, RLS, triggers,
+partitions, disabled triggers, a view of ``*``, LIKE, a partition attaching its own unique key
+and default privileges made under SET ROLE, and must all pass.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path("/work/shared/corpus")
 CASES = [
     "migra/constraints",
+    "migra/dependencies2",
     "migra/enumdefaults",
     "migra/rls",
     "migra/triggers",
@@ -26,6 +29,9 @@ CASES = [
     "pgschema/create_table/add_table_partitioned",
     "pgschema/create_trigger/disable_trigger",
     "pgschema/comment/noop_column_comments",
+    "pgschema/create_table/add_table_like",
+    "pgschema/create_table/issue_495_partition_constraint_convergence",
+    "pgschema/default_privilege/drop_privilege",
 ]
 
 pytestmark = pytest.mark.skipif(not (CORPUS / "migra").is_dir(), reason="the shared corpora are not here")
@@ -52,12 +58,13 @@ def test_subset_passes_every_check(conformance, pg: Server, tmp_path: Path,  # t
     rows = {c["case"]: c for c in data["cases"]}
     assert sorted(rows) == sorted(CASES)
     for name, row in rows.items():
-        assert (row["drift"], row["sources"], row["roundtrip"]) == ("pass", "pass", "pass"), (name, row["reasons"])
+        assert (row["drift"], row["sources"], row["roundtrip"], row["scripts"]) == ("pass",) * 4, (name, row["reasons"])
     assert code == 0
     # One printed row per case, then the totals.
     assert all(name in printed for name in CASES)
     assert data["totals"]["drift"]["pass"] == len(CASES)
-    assert "roundtrip  pass 8" in printed
+    assert f"roundtrip  pass {len(CASES)}" in printed
+    assert f"scripts    pass {len(CASES)}" in printed
 
 
 def test_no_drift_case_and_drift_case_are_told_apart(conformance) -> None:  # type: ignore[no-untyped-def]
