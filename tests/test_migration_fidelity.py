@@ -9,7 +9,6 @@ warning unless the replay cannot know the answer offline (then the warning is as
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from tests.fix_db import Run, run_sql
 from tests.pgserver import Server
+from tests.script_checks import apply_script, diff_report, report_lines
 
 TOUCH = (
     "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
@@ -356,25 +356,6 @@ CASES: dict[str, str] = {
 }
 
 
-def _apply(server: Server, dsn: str, script: Path) -> None:
-    """The history applied as psql applies it, its error shown when the server refuses it."""
-    try:
-        server.psql_file(dsn, script)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"the server refused the script: {exc.stderr}")
-
-
-def _diff(run: Run, script: Path, dsn: str) -> tuple[int, dict]:
-    code, out, err = run("diff", script, dsn, "--format", "json")
-    assert code in (0, 1), err
-    return code, json.loads(out)
-
-
-def _lines(report: dict) -> list[str]:
-    return [f"{d['object_type']} {d['name']} {d['change']} {d['attribute']}: "
-            f"{d['expected']!r} != {d['actual']!r}" for d in report["differences"]]
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_history_replays_to_the_servers_schema(
     case: str, any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
@@ -382,9 +363,9 @@ def test_history_replays_to_the_servers_schema(
     script = tmp_path / f"{case}.sql"
     script.write_text(CASES[case])
     dsn = make_db(server=any_pg)
-    _apply(any_pg, dsn, script)
-    code, report = _diff(run, script, dsn)
-    lines = _lines(report)
+    apply_script(any_pg, dsn, script)
+    code, report = diff_report(run, script, dsn)
+    lines = report_lines(report)
     assert not lines, "\n".join(lines)
     assert report["warnings"] == []
     assert code == 0
@@ -432,12 +413,12 @@ def test_a_later_change_is_still_found(
     script = tmp_path / f"{case}.sql"
     script.write_text(CASES[case])
     dsn = make_db()
-    _apply(pg, dsn, script)
+    apply_script(pg, dsn, script)
     drift, expected = DRIFTS[case]
     run_sql(dsn, drift)
-    code, report = _diff(run, script, dsn)
+    code, report = diff_report(run, script, dsn)
     found = {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
-    assert found == expected, "\n".join(_lines(report))
+    assert found == expected, "\n".join(report_lines(report))
     assert code == 1
 
 
@@ -450,7 +431,7 @@ def _history(server: Server, make_db: Callable[..., str], tmp_path: Path, text: 
     script = tmp_path / "history.sql"
     script.write_text(text)
     dsn = make_db(server=server)
-    _apply(server, dsn, script)
+    apply_script(server, dsn, script)
     return script, dsn
 
 
@@ -467,8 +448,8 @@ def test_do_block_is_reported_not_guessed(
             END IF;
         END $$;
     """)
-    code, report = _diff(run, script, dsn)
-    assert _lines(report) == ["table public.audit unexpected None: None != None"]
+    code, report = diff_report(run, script, dsn)
+    assert report_lines(report) == ["table public.audit unexpected None: None != None"]
     assert _warnings(report) == ["do block DO: DO blocks are not executed by pgspec"]
     assert report["warnings"][0]["location"].endswith(":3")
     assert code == 1
@@ -486,8 +467,8 @@ def test_drop_of_an_overloaded_function_keeps_calls_it_cannot_place(
         CREATE TABLE t (n int DEFAULT f(1));
         DROP FUNCTION f(text) CASCADE;
     """)
-    code, report = _diff(run, script, dsn)
-    assert _lines(report) == []
+    code, report = diff_report(run, script, dsn)
+    assert report_lines(report) == []
     assert _warnings(report) == [
         "column public.t.n: its default may call function public.f, which was dropped: "
         "pgspec cannot tell which overload it calls and keeps it"]
@@ -504,8 +485,8 @@ def test_drop_column_cascade_reports_a_view_it_cannot_place(
         CREATE VIEW v AS SELECT relname, n FROM t, pg_class;
         ALTER TABLE t DROP COLUMN n CASCADE;
     """)
-    code, report = _diff(run, script, dsn)
-    assert _lines(report) == ["view public.v missing None: None != None"]
+    code, report = diff_report(run, script, dsn)
+    assert report_lines(report) == ["view public.v missing None: None != None"]
     assert _warnings(report) == [
         "view public.v: may depend on column public.t.n, which was dropped: pgspec cannot "
         "tell and keeps it"]
@@ -525,7 +506,7 @@ def test_set_schema_into_the_schemas_read_from_outside_is_reported(
     code, out, err = run("diff", script, dsn, "--format", "json", "--schema", "app")
     assert code == 1, err
     report = json.loads(out)
-    assert _lines(report) == ["table app.t unexpected None: None != None"]
+    assert report_lines(report) == ["table app.t unexpected None: None != None"]
     assert _warnings(report) == [
         "object public.t: moved into schema 'app' from outside the schemas read, or never "
         "created: not replayed"]

@@ -10,7 +10,6 @@ know (a source it did not see) is a warning, and a real difference is still foun
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from pgspec.errors import SqlError
 from pgspec.sources.sql import read_sql
 from tests.fix_db import Run
 from tests.pgserver import Server
+from tests.script_checks import apply_script, built_from_script, diff_report, report_found, report_lines
 
 CORPUS = Path("/work/shared/corpus/pgschema/create_table")
 
@@ -125,44 +125,13 @@ CASES: dict[str, str] = {
 }
 
 
-def _apply(server: Server, dsn: str, script: Path) -> None:
-    try:
-        server.psql_file(dsn, script)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"the server refused the script: {exc.stderr}")
-
-
-def _diff(run: Run, expected: Path | str, actual: Path | str, *options: str) -> tuple[int, dict]:
-    code, out, err = run("diff", expected, actual, "--format", "json", *options)
-    assert code in (0, 1), err
-    return code, json.loads(out)
-
-
-def _lines(report: dict) -> list[str]:
-    return [f"{d['object_type']} {d['name']} {d['change']} {d['attribute']}: "
-            f"{d['expected']!r} != {d['actual']!r}" for d in report["differences"]]
-
-
-def _found(report: dict) -> set[tuple[str, str, str]]:
-    return {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
-
-
-def _built(server: Server, make_db: Callable[..., str], tmp_path: Path, text: str,
-           name: str = "history") -> tuple[Path, str]:
-    script = tmp_path / f"{name}.sql"
-    script.write_text(text)
-    dsn = make_db(server=server)
-    _apply(server, dsn, script)
-    return script, dsn
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_like_replays_to_the_servers_schema(
     case: str, any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
-    script, dsn = _built(any_pg, make_db, tmp_path, CASES[case], case)
-    code, report = _diff(run, script, dsn, "--schema", "public", "--schema", "app")
-    assert not _lines(report), "\n".join(_lines(report))
+    script, dsn = built_from_script(any_pg, make_db, tmp_path, CASES[case], case)
+    code, report = diff_report(run, script, dsn, "--schema", "public", "--schema", "app")
+    assert not report_lines(report), "\n".join(report_lines(report))
     assert report["warnings"] == []
     assert code == 0
 
@@ -175,9 +144,9 @@ def test_pgschema_corpus_cases(
     if not script.exists():
         pytest.skip(f"the shared corpus is not here: {script}")
     dsn = make_db(server=any_pg)
-    _apply(any_pg, dsn, script)
-    code, report = _diff(run, script, dsn)
-    assert not _lines(report), "\n".join(_lines(report))
+    apply_script(any_pg, dsn, script)
+    code, report = diff_report(run, script, dsn)
+    assert not report_lines(report), "\n".join(report_lines(report))
     assert code == 0
 
 
@@ -242,11 +211,11 @@ def test_a_different_like_is_found(
     case: str, pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
     built, other, expected = DRIFTS[case]
-    _, dsn = _built(pg, make_db, tmp_path, built, "built")
+    _, dsn = built_from_script(pg, make_db, tmp_path, built, "built")
     script = tmp_path / "other.sql"
     script.write_text(other)
-    code, report = _diff(run, script, dsn)
-    assert _found(report) == expected, "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn)
+    assert report_found(report) == expected, "\n".join(report_lines(report))
     assert code == 1
 
 
@@ -255,12 +224,12 @@ def test_a_source_outside_the_schemas_read_is_a_warning(
 ) -> None:
     """The replay does not guess the columns of a table it did not keep: it says so, and the
     columns the server copied are reported missing from the script's side."""
-    script, dsn = _built(pg, make_db, tmp_path, """
+    script, dsn = built_from_script(pg, make_db, tmp_path, """
         CREATE SCHEMA other;
         CREATE TABLE other.src (a int, b text);
         CREATE TABLE public.t (id int, LIKE other.src);
     """)
-    code, report = _diff(run, script, dsn, "--schema", "public")
+    code, report = diff_report(run, script, dsn, "--schema", "public")
     warnings = [(w["name"], w["message"]) for w in report["warnings"]]
     assert warnings == [("public.t", "LIKE other.src: the source is outside the schemas read; "
                                      "its columns are not copied")]
@@ -312,14 +281,14 @@ def test_including_statistics_is_reported_where_the_script_made_statistics(
 ) -> None:
     """Statistics objects are not modelled: the server copies them, and the replay says it
     cannot (the live side reports each one as a kind pgspec does not model)."""
-    script, dsn = _built(pg, make_db, tmp_path, """
+    script, dsn = built_from_script(pg, make_db, tmp_path, """
         CREATE TABLE src (a int, b int);
         CREATE STATISTICS src_ab ON a, b FROM src;
         CREATE TABLE t (LIKE src INCLUDING ALL);
         CREATE TABLE u (LIKE src INCLUDING ALL EXCLUDING STATISTICS);
     """)
-    code, report = _diff(run, script, dsn)
-    assert not _lines(report), "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn)
+    assert not report_lines(report), "\n".join(report_lines(report))
     assert [(w["object_type"], w["name"]) for w in report["warnings"]
             if w["object_type"] == "table"] == [("table", "public.t")]
     assert code == 0

@@ -24,8 +24,6 @@ exclusion constraints, foreign keys last, and each name is numbered past those m
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +35,7 @@ from pgspec.quoting import qualified
 from pgspec.sources.sql import read_sql
 from tests.fix_db import Run
 from tests.pgserver import Server
+from tests.script_checks import built_from_script, diff_report, report_found, report_lines
 
 LONG_TABLE = "t" * 45 + "é" * 5  # 55 bytes
 LONG_COLUMN = "c" * 30 + "ü" * 10  # 50 bytes
@@ -216,37 +215,6 @@ CASES: dict[str, str] = {
 }
 
 
-def _apply(server: Server, dsn: str, script: Path) -> None:
-    try:
-        server.psql_file(dsn, script)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"the server refused the script: {exc.stderr}")
-
-
-def _diff(run: Run, expected: Path | str, actual: Path | str, *options: str) -> tuple[int, dict]:
-    code, out, err = run("diff", expected, actual, "--format", "json", *options)
-    assert code in (0, 1), err
-    return code, json.loads(out)
-
-
-def _lines(report: dict) -> list[str]:
-    return [f"{d['object_type']} {d['name']} {d['change']} {d['attribute']}: "
-            f"{d['expected']!r} != {d['actual']!r}" for d in report["differences"]]
-
-
-def _found(report: dict) -> set[tuple[str, str, str]]:
-    return {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
-
-
-def _built(server: Server, make_db: Callable[..., str], tmp_path: Path, text: str,
-           name: str) -> tuple[Path, str]:
-    script = tmp_path / f"{name}.sql"
-    script.write_text(text)
-    dsn = make_db(server=server)
-    _apply(server, dsn, script)
-    return script, dsn
-
-
 def _server_names(dsn: str) -> tuple[set[str], set[str]]:
     """The server's index names and (non NOT NULL) constraint names, schema-qualified as
     pgspec keys them (``public.src_a_idx``; ``public.t.t_a_key``); not a partition's that
@@ -274,14 +242,14 @@ def _unquoted(key: str) -> str:
 def test_unnamed_objects_get_the_servers_names(
     case: str, any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
-    script, dsn = _built(any_pg, make_db, tmp_path, CASES[case], case)
+    script, dsn = built_from_script(any_pg, make_db, tmp_path, CASES[case], case)
     catalog = read_sql(script)
     indexes, constraints = _server_names(dsn)
     assert {_unquoted(k) for k in catalog.indexes} == indexes
     assert {_unquoted(k) for k in catalog.constraints} == constraints
     for expected, actual in ((script, dsn), (dsn, script)):
-        code, report = _diff(run, expected, actual, "--schema", "public", "--schema", "o")
-        assert not _lines(report), "\n".join(_lines(report))
+        code, report = diff_report(run, expected, actual, "--schema", "public", "--schema", "o")
+        assert not report_lines(report), "\n".join(report_lines(report))
         assert code == 0
 
 
@@ -350,11 +318,11 @@ def test_a_real_change_is_still_reported(
     drift: str, pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
     case, change, expected = DRIFTS[drift]
-    script, dsn = _built(pg, make_db, tmp_path, CASES[case], case)
+    script, dsn = built_from_script(pg, make_db, tmp_path, CASES[case], case)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(change)
-    code, report = _diff(run, script, dsn)
-    assert _found(report) == expected, "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn)
+    assert report_found(report) == expected, "\n".join(report_lines(report))
     assert code == 1
 
 
@@ -375,10 +343,10 @@ def test_long_names_are_fitted_as_the_server_fits_them() -> None:
 def test_serial_sequences_are_numbered(
     pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
-    script, dsn = _built(pg, make_db, tmp_path,
+    script, dsn = built_from_script(pg, make_db, tmp_path,
                          "CREATE TABLE s (id_x serial); CREATE TABLE s_id (x serial);", "serial")
     assert sorted(s.name for s in read_sql(script).sequences.values()) == [
         "s_id_x_seq", "s_id_x_seq1"]
-    code, report = _diff(run, script, dsn)
-    assert not _lines(report), "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn)
+    assert not report_lines(report), "\n".join(report_lines(report))
     assert code == 0

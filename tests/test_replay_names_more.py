@@ -20,8 +20,6 @@ and replaying it: the names equal, ``pgspec diff`` empty both ways, a real chang
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +29,10 @@ import pytest
 from pgspec.sources.sql import read_sql
 from tests.fix_db import Run
 from tests.pgserver import Server
+from tests.script_checks import built_from_script, diff_report, report_found, report_lines
+
+#: The schemas these cases use.
+SCHEMAS = ("--schema", "public", "--schema", "o")
 
 CASES: dict[str, str] = {
     # 1. LIKE's copies: past a partition's hidden index; identity copied with a sequence.
@@ -155,38 +157,6 @@ NOT_NULL = """
 """
 
 
-def _apply(server: Server, dsn: str, script: Path) -> None:
-    try:
-        server.psql_file(dsn, script)
-    except subprocess.CalledProcessError as exc:
-        pytest.fail(f"the server refused the script: {exc.stderr}")
-
-
-def _built(server: Server, make_db: Callable[..., str], tmp_path: Path, text: str,
-           name: str) -> tuple[Path, str]:
-    script = tmp_path / f"{name}.sql"
-    script.write_text(text)
-    dsn = make_db(server=server)
-    _apply(server, dsn, script)
-    return script, dsn
-
-
-def _diff(run: Run, expected: Path | str, actual: Path | str) -> tuple[int, dict]:
-    code, out, err = run("diff", expected, actual, "--format", "json",
-                         "--schema", "public", "--schema", "o")
-    assert code in (0, 1), err
-    return code, json.loads(out)
-
-
-def _lines(report: dict) -> list[str]:
-    return [f"{d['object_type']} {d['name']} {d['change']} {d['attribute']}: "
-            f"{d['expected']!r} != {d['actual']!r}" for d in report["differences"]]
-
-
-def _found(report: dict) -> set[tuple[str, str, str]]:
-    return {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
-
-
 def _server_names(dsn: str) -> dict[str, set[str]]:
     """The names the server chose, keyed as pgspec keys them: indexes, sequences (not those of
     identity columns, which no reader lists), table constraints (not NOT NULL ones, not a
@@ -234,11 +204,11 @@ def _replay_names(script: Path) -> dict[str, set[str]]:
 def test_the_replay_names_as_the_server_does(
     case: str, any_pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
-    script, dsn = _built(any_pg, make_db, tmp_path, CASES[case], case)
+    script, dsn = built_from_script(any_pg, make_db, tmp_path, CASES[case], case)
     assert _replay_names(script) == _server_names(dsn)
     for expected, actual in ((script, dsn), (dsn, script)):
-        code, report = _diff(run, expected, actual)
-        assert not _lines(report), "\n".join(_lines(report))
+        code, report = diff_report(run, expected, actual, *SCHEMAS)
+        assert not report_lines(report), "\n".join(report_lines(report))
         assert report["warnings"] == []
         assert code == 0
 
@@ -295,11 +265,11 @@ def test_a_real_change_is_still_reported(
     drift: str, pg: Server, make_db: Callable[..., str], run: Run, tmp_path: Path
 ) -> None:
     case, change, expected = DRIFTS[drift]
-    script, dsn = _built(pg, make_db, tmp_path, CASES[case], case)
+    script, dsn = built_from_script(pg, make_db, tmp_path, CASES[case], case)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(change)
-    code, report = _diff(run, script, dsn)
-    assert _found(report) == expected, "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn, *SCHEMAS)
+    assert report_found(report) == expected, "\n".join(report_lines(report))
     assert code == 1
 
 
@@ -311,13 +281,13 @@ def test_named_not_null_constraints_on_postgresql_18(
     same and warns each time the name is not the one earlier versions choose."""
     if pg.version < 180000:
         pytest.skip("named NOT NULL constraints are PostgreSQL 18's")
-    script, dsn = _built(pg, make_db, tmp_path, NOT_NULL, "not_null")
+    script, dsn = built_from_script(pg, make_db, tmp_path, NOT_NULL, "not_null")
     assert _replay_names(script) == _server_names(dsn)
     assert {"public.t2.t2_x_check1", "public.k.k_a_key1", "public.k.k_b_fkey1",
             "public.p.p_pkey1", "public.m.m_x_check1", "public.m3.m3_x_check",
             "public.m4.m4_x_check", "public.m5.m5_x_check1"} <= _replay_names(script)["constraints"]
-    code, report = _diff(run, script, dsn)
-    assert not _lines(report), "\n".join(_lines(report))
+    code, report = diff_report(run, script, dsn, *SCHEMAS)
+    assert not report_lines(report), "\n".join(report_lines(report))
     assert sorted(w["name"] for w in report["warnings"]) == [
         "public.k.k_a_key1", "public.k.k_b_fkey1", "public.m.m_x_check1", "public.m5.m5_x_check1",
         "public.p.p_pkey1", "public.t2.t2_x_check1"]
@@ -337,13 +307,13 @@ def test_named_not_null_constraints_on_postgresql_15(
                         b int CONSTRAINT k_b_fkey NOT NULL REFERENCES r);
         CREATE TABLE c (x int CONSTRAINT c_named NOT NULL CHECK (x > 0));
     """
-    script, dsn = _built(pg15, make_db, tmp_path, text, "not_null_15")
-    code, report = _diff(run, script, dsn)
+    script, dsn = built_from_script(pg15, make_db, tmp_path, text, "not_null_15")
+    code, report = diff_report(run, script, dsn, *SCHEMAS)
     warned = {w["name"] for w in report["warnings"]}
     assert warned == {"public.t2.t2_x_check1", "public.k.k_a_key1", "public.k.k_b_fkey1"}
     messages = " ".join(w["message"] for w in report["warnings"])
     assert "earlier versions 't2_x_check'" in messages
-    assert {name for kind, name, change in _found(report) if change == "missing"} == warned
-    assert {name for kind, name, change in _found(report) if change == "unexpected"} == {
+    assert {name for kind, name, change in report_found(report) if change == "missing"} == warned
+    assert {name for kind, name, change in report_found(report) if change == "unexpected"} == {
         "public.t2.t2_x_check", "public.k.k_a_key", "public.k.k_b_fkey"}
     assert code == 1
