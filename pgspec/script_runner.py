@@ -26,8 +26,9 @@ report naming ``postgres`` for a script that never wrote it explains itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from pgspec.catalog import Catalog, DefaultPrivilege, Difference, Grant
 from pgspec.quoting import quote
@@ -93,16 +94,14 @@ def infer_runner(script: Catalog, other: Catalog) -> tuple[str | None, str]:
     return None, f"no object it creates has an owner in {where}, which names no role"
 
 
-def _resolved_defaults(catalog: Catalog, role: str) -> tuple[dict[str, DefaultPrivilege], set[str]]:
-    """The default privileges with the unknown role replaced by ``role``, and the keys that
-    came from the unknown role. An entry the script also made FOR ROLE that role is the same
-    server entry: the two are merged."""
-    found: dict[str, DefaultPrivilege] = {k: r for k, r in catalog.default_privileges.items() if r.role is not None}
+def _merged_in(found: dict[str, Any], records: Iterable[Any], attribute: str, role: str) -> set[str]:
+    """Each record with ``attribute`` set to ``role`` added to ``found`` (by its new key), merged
+    with an entry ``found`` already holds under that key: the server keeps one entry per role,
+    so a script's FOR ROLE r and its unknown runner that turns out to be r are the same one.
+    Returns the keys that came from the unknown runner."""
     resolved: set[str] = set()
-    for rec in catalog.default_privileges.values():
-        if rec.role is not None:
-            continue
-        new = rec.model_copy(update={"role": role})
+    for rec in records:
+        new = rec.model_copy(update={attribute: role})
         known = found.get(new.key)
         if known is not None:
             new = known.model_copy(update={
@@ -111,26 +110,24 @@ def _resolved_defaults(catalog: Catalog, role: str) -> tuple[dict[str, DefaultPr
             })
         found[new.key] = new
         resolved.add(new.key)
+    return resolved
+
+
+def _resolved_defaults(catalog: Catalog, role: str) -> tuple[dict[str, DefaultPrivilege], set[str]]:
+    """The default privileges with the unknown role replaced by ``role``, and the keys that
+    came from the unknown role."""
+    found: dict[str, Any] = {k: r for k, r in catalog.default_privileges.items() if r.role is not None}
+    unknown = [r for r in catalog.default_privileges.values() if r.role is None]
+    resolved = _merged_in(found, unknown, "role", role)
     return dict(sorted(found.items())), resolved
 
 
 def _resolved_grants(catalog: Catalog, role: str) -> tuple[dict[str, Grant], set[str]]:
-    """The grants with the grantee CURRENT_USER replaced by ``role`` (merged with the grants
-    the script gave that role by name)."""
-    found = {k: g for k, g in catalog.grants.items() if g.grantee != RUNNER}
-    resolved: set[str] = set()
-    for grant in catalog.grants.values():
-        if grant.grantee != RUNNER:
-            continue
-        new = grant.model_copy(update={"grantee": role})
-        known = found.get(new.key)
-        if known is not None:
-            new = known.model_copy(update={
-                "privileges": sorted(set(known.privileges) | set(new.privileges)),
-                "grantable": sorted(set(known.grantable) | set(new.grantable)),
-            })
-        found[new.key] = new
-        resolved.add(new.key)
+    """The grants with the grantee CURRENT_USER replaced by ``role``, and the keys that came
+    from it."""
+    found: dict[str, Any] = {k: g for k, g in catalog.grants.items() if g.grantee != RUNNER}
+    unknown = [g for g in catalog.grants.values() if g.grantee == RUNNER]
+    resolved = _merged_in(found, unknown, "grantee", role)
     return dict(sorted(found.items())), resolved
 
 
