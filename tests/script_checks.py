@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from pgspec.catalog import Catalog
+from pgspec.diff import diff
+from pgspec.sources.live import introspect
+from pgspec.sources.sql import read_sql
 from tests.fix_db import Run
 from tests.pgserver import Server
 
@@ -52,3 +56,16 @@ def report_lines(report: dict) -> list[str]:
 def report_found(report: dict) -> set[tuple[str, str, str]]:
     """A JSON report's differences as (object_type, name, change)."""
     return {(d["object_type"], d["name"], d["change"]) for d in report["differences"]}
+
+
+def catalog_differences(expected: Catalog, actual: Catalog) -> list[str]:
+    """``diff(expected, actual)``, one readable line per difference (empty when equal)."""
+    return [f"{d.object_type} {d.name} {d.change} {d.attribute}: {d.expected!r} != {d.actual!r}"
+            for d in diff(expected, actual)]
+
+
+def replayed_and_live(server: Server, make_db: Callable[..., str], tmp_path: Path, text: str,
+                      name: str, schemas: list[str]) -> tuple[Catalog, Catalog]:
+    """The script ``text`` replayed offline, and the database it builds read live."""
+    script, dsn = built_from_script(server, make_db, tmp_path, text, name)
+    return read_sql([script]), introspect(dsn, schemas=schemas)

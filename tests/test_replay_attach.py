@@ -21,13 +21,9 @@ from pgspec.sources.live import introspect
 from pgspec.sources.sql import read_sql
 from tests.fix_db import run_sql
 from tests.pgserver import Server
+from tests.script_checks import catalog_differences
 
 CORPUS = Path("/work/shared/corpus/pgschema/create_table/issue_495_partition_constraint_convergence")
-
-
-def _differences(expected, actual) -> list[str]:
-    return [f"{d.object_type} {d.name} {d.change} {d.attribute}: {d.expected!r} != {d.actual!r}"
-            for d in diff(expected, actual)]
 
 
 #: Scripts whose replay must equal what the server built from them, on 18 and 15.
@@ -175,8 +171,8 @@ def test_replay_equals_the_server(name: str, any_pg: Server, make_db: Callable[.
                                   tmp_path: Path) -> None:
     script, dsn = _build(any_pg, make_db, tmp_path, name, CASES[name])
     offline, live = read_sql([script]), introspect(dsn)
-    assert _differences(offline, live) == []
-    assert _differences(live, offline) == []
+    assert catalog_differences(offline, live) == []
+    assert catalog_differences(live, offline) == []
 
 
 def test_corpus_case(any_pg: Server, make_db: Callable[..., str]) -> None:
@@ -184,7 +180,7 @@ def test_corpus_case(any_pg: Server, make_db: Callable[..., str]) -> None:
     script = CORPUS / "old.sql"
     dsn = make_db(server=any_pg)
     any_pg.psql_file(dsn, script)
-    assert _differences(read_sql([script]), introspect(dsn)) == []
+    assert catalog_differences(read_sql([script]), introspect(dsn)) == []
 
 
 def test_primary_key_for_a_parents_unique_is_a_version_difference(

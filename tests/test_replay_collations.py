@@ -22,13 +22,9 @@ from pgspec.sources.live import introspect
 from pgspec.sources.sql import read_sql
 from tests.fix_db import run_sql
 from tests.pgserver import Server
+from tests.script_checks import catalog_differences, replayed_and_live
 
 MIGRA = Path("/work/shared/corpus/migra/collations")
-
-
-def _differences(expected, actual) -> list[str]:
-    return [f"{d.object_type} {d.name} {d.change} {d.attribute}: {d.expected!r} != {d.actual!r}"
-            for d in diff(expected, actual)]
 
 
 CASES: dict[str, str] = {
@@ -77,13 +73,9 @@ CASES: dict[str, str] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_replay_equals_the_server(name: str, any_pg: Server, make_db: Callable[..., str],
                                   tmp_path: Path) -> None:
-    script = tmp_path / f"{name}.sql"
-    script.write_text(CASES[name])
-    dsn = make_db(server=any_pg)
-    any_pg.psql_file(dsn, script)
-    offline, live = read_sql([script]), introspect(dsn, schemas=["public", "app"])
-    assert _differences(offline, live) == []
-    assert _differences(live, offline) == []
+    offline, live = replayed_and_live(any_pg, make_db, tmp_path, CASES[name], name, ["public", "app"])
+    assert catalog_differences(offline, live) == []
+    assert catalog_differences(live, offline) == []
 
 
 def test_collations_as_the_catalog_holds_them(tmp_path: Path) -> None:
@@ -142,4 +134,4 @@ def test_migra_icu_case(pg15: Server, make_db: Callable[..., str]) -> None:
             with psycopg.connect(dsn) as conn:
                 conn.execute("SELECT 1")
             pytest.skip("this PostgreSQL 15 has no ICU")
-        assert _differences(read_sql([MIGRA / side]), introspect(dsn)) == []
+        assert catalog_differences(read_sql([MIGRA / side]), introspect(dsn)) == []

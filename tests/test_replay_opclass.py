@@ -19,11 +19,7 @@ from pgspec.normalize.opclasses import BUILTIN
 from pgspec.sources.live import introspect
 from pgspec.sources.sql import read_sql
 from tests.pgserver import Server
-
-
-def _differences(expected, actual) -> list[str]:
-    return [f"{d.object_type} {d.name} {d.change} {d.attribute}: {d.expected!r} != {d.actual!r}"
-            for d in diff(expected, actual)]
+from tests.script_checks import catalog_differences
 
 
 def _script(tmp_path: Path, text: str) -> Path:
@@ -98,8 +94,8 @@ def test_replay_equals_the_server(name: str, any_pg: Server, make_db: Callable[.
     dsn = make_db(server=any_pg)
     any_pg.psql_file(dsn, script)
     offline, live = read_sql([script]), introspect(dsn)
-    assert _differences(offline, live) == []
-    assert _differences(live, offline) == []
+    assert catalog_differences(offline, live) == []
+    assert catalog_differences(live, offline) == []
     index = offline.indexes["public.t_i"]
     assert index.keys[0].opclass == stored
     assert bool(index.opclass_schemas) == unresolved
@@ -124,7 +120,7 @@ def test_pgvector_index(pg: Server, make_db: Callable[..., str], tmp_path: Path)
     """)
     pg.psql_file(dsn, script)
     offline = read_sql([script])
-    assert _differences(offline, introspect(dsn)) == []
+    assert catalog_differences(offline, introspect(dsn)) == []
     assert offline.indexes["public.activity_embedding_idx"].keys[0].opclass == (
         "public.halfvec_cosine_ops")
 

@@ -20,17 +20,13 @@ from pgspec.sources.live import introspect
 from pgspec.sources.sql import read_sql
 from tests.fix_db import run_sql
 from tests.pgserver import Server
+from tests.script_checks import catalog_differences, replayed_and_live
 
 
 def read_sql_text(tmp_path: Path, text: str):
     script = tmp_path / "script.sql"
     script.write_text(text)
     return read_sql([script])
-
-
-def _differences(expected, actual) -> list[str]:
-    return [f"{d.object_type} {d.name} {d.change} {d.attribute}: {d.expected!r} != {d.actual!r}"
-            for d in diff(expected, actual)]
 
 
 #: Scripts whose replay must equal what the server built from them, on 15 and 18.
@@ -72,13 +68,9 @@ CASES: dict[str, str] = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_replay_equals_the_server(name: str, any_pg: Server, make_db: Callable[..., str],
                                   tmp_path: Path) -> None:
-    script = tmp_path / f"{name}.sql"
-    script.write_text(CASES[name])
-    dsn = make_db(server=any_pg)
-    any_pg.psql_file(dsn, script)
-    offline, live = read_sql([script]), introspect(dsn, schemas=["public", "app"])
-    assert _differences(offline, live) == []
-    assert _differences(live, offline) == []
+    offline, live = replayed_and_live(any_pg, make_db, tmp_path, CASES[name], name, ["public", "app"])
+    assert catalog_differences(offline, live) == []
+    assert catalog_differences(live, offline) == []
 
 
 def test_the_constraint_takes_the_index(tmp_path: Path) -> None:
