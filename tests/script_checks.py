@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from pgspec.catalog import Catalog
@@ -69,3 +70,16 @@ def replayed_and_live(server: Server, make_db: Callable[..., str], tmp_path: Pat
     """The script ``text`` replayed offline, and the database it builds read live."""
     script, dsn = built_from_script(server, make_db, tmp_path, text, name)
     return read_sql([script]), introspect(dsn, schemas=schemas)
+
+
+def assert_drift_reported(server: Server, make_db: Callable[..., str], run: Run, tmp_path: Path,
+                          text: str, name: str, change: str, expected: set[tuple[str, str, str]],
+                          *options: str) -> None:
+    """A database built from ``text``, then changed on the server by ``change``: comparing the
+    script with it reports exactly ``expected`` ((object_type, name, change) each), exit 1."""
+    script, dsn = built_from_script(server, make_db, tmp_path, text, name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(change)  # type: ignore[call-overload]
+    code, report = diff_report(run, script, dsn, *options)
+    assert report_found(report) == expected, "\n".join(report_lines(report))
+    assert code == 1
