@@ -229,6 +229,7 @@ class Replayer:
                 open_.append((None, state.snapshot()))
         elif kind == TK.TRANS_STMT_COMMIT or kind == TK.TRANS_STMT_PREPARE:
             open_.clear()
+            state.end_local_settings()
             if node.chain:
                 open_.append((None, state.snapshot()))
         elif kind == TK.TRANS_STMT_ROLLBACK:

@@ -3,6 +3,7 @@ reports instead of modelling."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pglast import ast, enums
@@ -47,11 +48,32 @@ def _set_role(state: State, stmt: ast.VariableSetStmt) -> None:
         state.role = None if value is None or value == "none" else value
 
 
+#: The session state each setting the replay follows is held in.
+_SETTINGS = {"search_path": ("search_path",), "role": ("role",),
+             "session_authorization": ("session_user", "role")}
+
+
 def variable_set(state: State, stmt: ast.VariableSetStmt) -> None:
+    attributes = _SETTINGS.get(stmt.name or "")
+    if attributes is None:
+        return
+    if stmt.is_local:
+        if not state.transaction:
+            return  # the server warns and changes nothing outside a transaction block
+        # SET LOCAL lasts until the transaction ends: remember what COMMIT goes back to.
+        for attribute in attributes:
+            state.local_settings.setdefault(attribute, copy.copy(getattr(state, attribute)))
+    _apply_setting(state, stmt)
+    if not stmt.is_local:
+        # A plain SET inside the transaction is what COMMIT keeps.
+        for attribute in attributes:
+            if attribute in state.local_settings:
+                state.local_settings[attribute] = copy.copy(getattr(state, attribute))
+
+
+def _apply_setting(state: State, stmt: ast.VariableSetStmt) -> None:
     if stmt.name in ("role", "session_authorization"):
         _set_role(state, stmt)
-        return
-    if stmt.name != "search_path":
         return
     if stmt.kind == enums.VariableSetKind.VAR_SET_VALUE:
         values: list[str] = []

@@ -74,6 +74,8 @@ class State:
         #: the script, which a script reader cannot know (``current_role``).
         self.session_user: str | None = None
         self.role: str | None = None
+        #: Settings a ``SET LOCAL`` changed, with the values COMMIT goes back to.
+        self.local_settings: dict[str, Any] = {}
         self.warnings: list[Warning] = []
         self.location: str | None = None
         #: Every schema created, kept or not (name resolution needs them all).
@@ -163,6 +165,12 @@ class State:
         for name in list(self.__dict__):
             if name not in saved and name not in self._SESSION:
                 del self.__dict__[name]  # made inside the transaction (privileges' state)
+
+    def end_local_settings(self) -> None:
+        """COMMIT (or PREPARE TRANSACTION): what ``SET LOCAL`` changed goes back."""
+        for attribute, value in self.local_settings.items():
+            setattr(self, attribute, value)
+        self.local_settings = {}
 
     @property
     def current_role(self) -> str | None:
