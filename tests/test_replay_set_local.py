@@ -1,4 +1,5 @@
-"""``SET LOCAL`` lasts until the transaction ends, in the replay as on the server.
+"""``SET LOCAL`` lasts until the transaction ends, in the replay as on the server, and
+``RESET ALL`` / ``DISCARD ALL`` reset what they reset.
 
 Migration tools wrap each file in a transaction, and some scripts switch role or schema with
 ``SET LOCAL`` inside it. Taken as session-wide, everything after the COMMIT would be created in
@@ -36,6 +37,13 @@ CREATE TABLE after_plain_set (a int);
 RESET search_path;
 SET LOCAL search_path = app;
 CREATE TABLE no_transaction (a int);
+SET search_path = app;
+RESET ALL;
+CREATE TABLE after_reset_all (a int);
+SET search_path = app;
+SET ROLE set_local_owner;
+DISCARD ALL;
+CREATE TABLE after_discard (a int);
 """
 
 
@@ -56,8 +64,10 @@ def test_set_local_ends_with_the_transaction(any_pg: Server, make_db: Callable[.
     with psycopg.connect(dsn) as conn:
         placed = dict(conn.execute(
             "SELECT relname, relnamespace::regnamespace::text FROM pg_class "
-            "WHERE relname IN ('inside', 'outside', 'local_public', 'after_plain_set', 'no_transaction')"
+            "WHERE relname IN ('inside', 'outside', 'local_public', 'after_plain_set', 'no_transaction', "
+            "'after_reset_all', 'after_discard')"
         ).fetchall())
     # What the server did, which the replay must match (the diff above checks it does).
     assert placed == {"inside": "app", "outside": "public", "local_public": "public",
-                      "after_plain_set": "app", "no_transaction": "public"}
+                      "after_plain_set": "app", "no_transaction": "public",
+                      "after_reset_all": "public", "after_discard": "public"}

@@ -57,7 +57,7 @@ def parse_search_path(value: str) -> list[str]:
 #: Leading words of statements that change nothing pgspec models: never parsed.
 _SKIP_FIRST = frozenset(
     """GRANT REVOKE COPY INSERT UPDATE DELETE MERGE ANALYZE VACUUM CHECKPOINT LOCK NOTIFY LISTEN
-    UNLISTEN CLUSTER REINDEX DISCARD PREPARE EXECUTE DEALLOCATE FETCH MOVE CLOSE DECLARE EXPLAIN
+    UNLISTEN CLUSTER REINDEX PREPARE EXECUTE DEALLOCATE FETCH MOVE CLOSE DECLARE EXPLAIN
     CALL TRUNCATE LOAD SHOW VALUES TABLE WITH""".split()
 )
 #: Second words after CREATE/ALTER/DROP/COMMENT ON that concern the cluster, not the schema.
@@ -88,7 +88,7 @@ _UNMODELLED: dict[type, str] = {
 #: word is in ``_SKIP_FIRST``); these are the ones that can, say inside CREATE SCHEMA or after
 #: a leading comment. Any other statement without a handler is reported, never dropped.
 _IGNORED: frozenset[type] = frozenset({
-    ast.VariableShowStmt, ast.ConstraintsSetStmt, ast.DiscardStmt,
+    ast.VariableShowStmt, ast.ConstraintsSetStmt,
     ast.CheckPointStmt, ast.ExplainStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt,
     ast.MergeStmt, ast.CopyStmt, ast.TruncateStmt, ast.LockStmt, ast.NotifyStmt,
     ast.ListenStmt, ast.UnlistenStmt, ast.VacuumStmt, ast.ClusterStmt, ast.ReindexStmt,
@@ -119,7 +119,9 @@ def _classify(text: str) -> bool:
     if first in _SKIP_FIRST:
         return False
     if first in ("SET", "RESET"):
-        return "search_path" in head.lower()
+        return "search_path" in head.lower() or (first == "RESET" and words[1:2] == ["ALL"])
+    if first == "DISCARD":  # DISCARD ALL resets the session: search_path and role too
+        return len(words) > 1 and words[1].upper() == "ALL"
     if first == "SELECT":
         lowered = text.lower()
         return "set_config" in lowered and "search_path" in lowered
@@ -213,6 +215,7 @@ class Replayer:
             ast.DropStmt: lambda n: misc.drop(s, n),
             ast.RenameStmt: lambda n: misc.rename(s, n),
             ast.VariableSetStmt: lambda n: misc.variable_set(s, n),
+            ast.DiscardStmt: lambda n: misc.discard(s, n),
             ast.SelectStmt: lambda n: misc.select(s, n),
             ast.DefineStmt: lambda n: misc.define(s, n),
             ast.AlterObjectSchemaStmt: lambda n: moves.set_schema(s, n),

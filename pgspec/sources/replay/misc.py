@@ -53,8 +53,20 @@ _SETTINGS = {"search_path": ("search_path",), "role": ("role",),
              "session_authorization": ("session_user", "role")}
 
 
+def discard(state: State, stmt: ast.DiscardStmt) -> None:
+    """``DISCARD ALL``: the session as it started (SET SESSION AUTHORIZATION DEFAULT, RESET
+    ALL); the server refuses it inside a transaction block. Other DISCARDs change nothing pgspec
+    follows."""
+    if stmt.target == enums.DiscardMode.DISCARD_ALL and not state.transaction:
+        state.session_user = state.role = None
+        state.search_path = ["public"]
+
+
 def variable_set(state: State, stmt: ast.VariableSetStmt) -> None:
-    attributes = _SETTINGS.get(stmt.name or "")
+    # RESET ALL has no name; of the settings followed here it resets search_path only (role
+    # and session_authorization are exempt from it).
+    name = "search_path" if stmt.kind == enums.VariableSetKind.VAR_RESET_ALL else stmt.name or ""
+    attributes = _SETTINGS.get(name)
     if attributes is None:
         return
     if stmt.is_local:
