@@ -51,16 +51,9 @@ def created(state: State, schema: str, name: str) -> None:
     state.known_collations.add(qualified(schema, name))
 
 
-def _order(state: State) -> list[str]:
-    """The schemas a collation is looked up in: the search_path, pg_catalog first unless it
-    is written into the path (then where it is written)."""
-    path = [s for s in state.search_path if s not in ("$user", "pg_temp")]
-    return path if "pg_catalog" in path else ["pg_catalog", *path]
-
-
 def _schema_of(state: State, name: str) -> str | None:
     """The schema an unqualified collation name resolves to: None for pg_catalog."""
-    order = _order(state)
+    order = state.lookup_path()
     for schema in order:
         if schema == "pg_catalog":
             if BUILTIN.get(name) == 0:

@@ -43,13 +43,6 @@ def create_opclass(state: State, stmt: ast.CreateOpClassStmt) -> None:
         state.warn("operator class", qualified(schema, parts[-1]))
 
 
-def _path(state: State) -> list[str]:
-    """The schemas searched, in order: pg_catalog first unless the path places it, no
-    ``pg_temp`` (never searched for opclasses) nor ``$user`` (the role is unknown offline)."""
-    schemas = [s for s in state.search_path if s not in ("$user", "pg_temp")]
-    return schemas if "pg_catalog" in schemas else ["pg_catalog", *schemas]
-
-
 def _may_hold(state: State, schema: str) -> bool:
     """Whether a schema may hold an opclass the script did not create there."""
     if any(ext.schema_name == schema for ext in state.objects["extensions"].values()):
@@ -65,7 +58,7 @@ def resolve(state: State, method: str, name: str) -> tuple[str, list[str] | None
     unquoted, as ``elements.index_key_from_node`` stores one."""
     mine = script_opclasses(state)
     possible: list[str] = []
-    for schema in _path(state):
+    for schema in state.lookup_path():
         certain = (builtin(method, name) is not None if schema == "pg_catalog"
                    else (method, schema, name) in mine)
         if certain or _may_hold(state, schema):
@@ -75,4 +68,4 @@ def resolve(state: State, method: str, name: str) -> tuple[str, list[str] | None
     if len(possible) == 1:
         schema = possible[0]
         return (name if schema == "pg_catalog" else qualified(schema, name)), None
-    return name, possible or [s for s in _path(state) if s != "pg_catalog"]
+    return name, possible or [s for s in state.lookup_path() if s != "pg_catalog"]

@@ -183,6 +183,13 @@ class State:
     def path(self) -> list[str]:
         return [s for s in self.search_path if s not in ("$user", "pg_catalog", "pg_temp")]
 
+    def lookup_path(self) -> list[str]:
+        """The schemas a bare collation or operator class name is looked up in, in order
+        (namespace.c): pg_catalog first unless the path places it, no ``pg_temp`` (never
+        searched for them) nor ``$user`` (the role is unknown offline)."""
+        schemas = [s for s in self.search_path if s not in ("$user", "pg_temp")]
+        return schemas if "pg_catalog" in schemas else ["pg_catalog", *schemas]
+
     def creation_schema(self) -> str:
         """Where an unqualified CREATE puts its object: the first schema of the path that exists.
 
