@@ -34,7 +34,8 @@ def set_search_path(state: State, value: str | None) -> None:
 
 def _set_role(state: State, stmt: ast.VariableSetStmt) -> None:
     """``SET ROLE`` / ``SET SESSION AUTHORIZATION`` and their RESETs: who owns what the script
-    creates next, and whose ALTER DEFAULT PRIVILEGES it runs. Neither is touched by RESET ALL."""
+    creates next, and whose ALTER DEFAULT PRIVILEGES it runs (RESET ALL leaves both alone:
+``variable_set`` never sends it here)."""
     value = None
     if stmt.kind == enums.VariableSetKind.VAR_SET_VALUE and stmt.args:
         arg = stmt.args[0]
@@ -44,7 +45,7 @@ def _set_role(state: State, stmt: ast.VariableSetStmt) -> None:
         # A new session user drops any SET ROLE; DEFAULT/RESET is the role that ran the script.
         state.session_user = value
         state.role = None
-    elif stmt.kind != enums.VariableSetKind.VAR_RESET_ALL:
+    else:
         state.role = None if value is None or value == "none" else value
 
 
